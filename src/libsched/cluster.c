@@ -1,0 +1,539 @@
+/*
+ * cluster.c: the resource model (pools, blocks, nodes), the pending queue
+ * and the bookkeeping of job starts and ends.
+ */
+#include "sched_internal.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static void *xrealloc(void *p, size_t n)
+{
+    void *q = realloc(p, n ? n : 1);
+    if (!q)
+        abort(); /* out of memory: as Redis does, fail loudly, keep call sites plain */
+    return q;
+}
+
+static void copy_name(char *dst, const char *src)
+{
+    snprintf(dst, SCHED_NAMELEN, "%s", src ? src : "");
+}
+
+sched *sched_create(void)
+{
+    sched *s = calloc(1, sizeof *s);
+    if (!s)
+        return NULL;
+    s->policy = SCHED_EASY;
+    return s;
+}
+
+static int free_running_alloc(sched_job *j, void *arg)
+{
+    (void)arg;
+    free(j->alloc);
+    j->alloc = NULL;
+    return 0;
+}
+
+void sched_destroy(sched *s)
+{
+    if (!s)
+        return;
+    run_walk(s, free_running_alloc, NULL);
+    for (int32_t i = 0; i < s->nnodes; i++)
+        free(s->nodes[i].run);
+    for (int32_t p = 0; p < s->npools; p++) {
+        free(s->pools[p].bucket);
+        free(s->pools[p].cells);
+    }
+    /* jobs belong to the caller; their allocation arrays belong to us */
+    for (sched_job *j = s->qhead; j; j = j->qnext) {
+        free(j->alloc);
+        j->alloc = NULL;
+    }
+    free(s->nodes);
+    free(s->blocks);
+    free(s->spines);
+    free(s->cells);
+    free(s->rv);
+    free(s->held);
+    free(s->rnodes);
+    free(s->touch);
+    free(s->cand);
+    free(s->cand_gpus);
+    free(s->cand_pref);
+    free(s->order);
+    free(s->quota);
+    free(s->spine_count);
+    free(s->times);
+    free(s->pick);
+    free(s);
+}
+
+int sched_pool_add(sched *s, const char *name, const char *model)
+{
+    if (s->finalized || s->npools >= SCHED_MAX_POOLS || !name || !*name ||
+        sched_pool_find(s, name) >= 0)
+        return -1;
+    spool *p = &s->pools[s->npools];
+    memset(p, 0, sizeof *p);
+    copy_name(p->name, name);
+    copy_name(p->model, model && *model ? model : name);
+    return s->npools++;
+}
+
+static int spine_find_or_add(sched *s, const char *spine)
+{
+    if (!spine || !*spine)
+        return -1;
+    for (int32_t i = 0; i < s->nspines; i++)
+        if (strcmp(s->spines[i], spine) == 0)
+            return i;
+    if (s->nspines == s->capspines) {
+        s->capspines = s->capspines ? s->capspines * 2 : 16;
+        s->spines = xrealloc(s->spines, (size_t)s->capspines * sizeof *s->spines);
+    }
+    copy_name(s->spines[s->nspines], spine);
+    return s->nspines++;
+}
+
+int sched_block_add(sched *s, const char *name, const char *spine)
+{
+    if (s->finalized || !name || !*name)
+        return -1;
+    for (int32_t i = 0; i < s->nblocks; i++)
+        if (strcmp(s->blocks[i].name, name) == 0)
+            return -1;
+    if (s->nblocks == s->capblocks) {
+        s->capblocks = s->capblocks ? s->capblocks * 2 : 64;
+        s->blocks = xrealloc(s->blocks, (size_t)s->capblocks * sizeof *s->blocks);
+    }
+    sblock *b = &s->blocks[s->nblocks];
+    copy_name(b->name, name);
+    b->spine = spine_find_or_add(s, spine);
+    return s->nblocks++;
+}
+
+int sched_node_add(sched *s, const char *name, int pool, int block,
+                   int gpus, int cpus, int64_t mem_mb)
+{
+    if (s->finalized || pool < 0 || pool >= s->npools || block < -1 ||
+        block >= s->nblocks || gpus < 1 || cpus < 0 || mem_mb < 0 || !name || !*name)
+        return -1;
+    if (s->nnodes == s->capnodes) {
+        s->capnodes = s->capnodes ? s->capnodes * 2 : 256;
+        s->nodes = xrealloc(s->nodes, (size_t)s->capnodes * sizeof *s->nodes);
+    }
+    snode *n = &s->nodes[s->nnodes];
+    memset(n, 0, sizeof *n);
+    copy_name(n->name, name);
+    n->pool = pool;
+    n->block = block;
+    n->cap_gpus = n->free_gpus = gpus;
+    n->cap_cpus = n->free_cpus = cpus;
+    n->cap_mem = n->free_mem = mem_mb;
+    n->state = SCHED_NODE_UP;
+    n->bucket = n->bprev = n->bnext = n->iprev = n->inext = -1;
+    n->res_head = -1;
+    spool *p = &s->pools[pool];
+    if (gpus > p->maxgpn)
+        p->maxgpn = gpus;
+    if (cpus > p->maxcpus)
+        p->maxcpus = cpus;
+    if (mem_mb > p->maxmem)
+        p->maxmem = mem_mb;
+    p->nnodes++;
+    return s->nnodes++;
+}
+
+/*
+ * Cells: one per (pool, block) pair in use, plus one per pool for nodes
+ * without a block. Built once: O(N + B * P).
+ */
+int sched_finalize(sched *s, char *err, size_t errlen)
+{
+    if (s->finalized)
+        return 0;
+    if (s->nnodes == 0) {
+        snprintf(err, errlen, "cluster: no nodes");
+        return -1;
+    }
+    int32_t nb = s->nblocks + 1; /* slot nblocks = no block */
+    int32_t *cellof = xrealloc(NULL, (size_t)s->npools * (size_t)nb * sizeof *cellof);
+    for (int32_t i = 0; i < s->npools * nb; i++)
+        cellof[i] = -1;
+    s->cells = xrealloc(NULL, (size_t)s->nnodes * sizeof *s->cells);
+    for (int32_t i = 0; i < s->nnodes; i++) {
+        snode *n = &s->nodes[i];
+        int32_t bi = n->block >= 0 ? n->block : s->nblocks;
+        int32_t *slot = &cellof[n->pool * nb + bi];
+        if (*slot < 0) {
+            scell *c = &s->cells[s->ncells];
+            memset(c, 0, sizeof *c);
+            c->pool = n->pool;
+            c->block = n->block;
+            c->spine = n->block >= 0 ? s->blocks[n->block].spine : -1;
+            c->idle_head = -1;
+            *slot = s->ncells++;
+        }
+        n->cell = *slot;
+    }
+    free(cellof);
+    for (int32_t p = 0; p < s->npools; p++) {
+        spool *pl = &s->pools[p];
+        pl->bucket = xrealloc(NULL, (size_t)(pl->maxgpn + 1) * sizeof *pl->bucket);
+        for (int32_t b = 0; b <= pl->maxgpn; b++)
+            pl->bucket[b] = -1;
+        pl->cells = xrealloc(NULL, (size_t)(s->ncells ? s->ncells : 1) * sizeof *pl->cells);
+        pl->ncells = 0;
+    }
+    for (int32_t c = 0; c < s->ncells; c++) {
+        spool *pl = &s->pools[s->cells[c].pool];
+        pl->cells[pl->ncells++] = c;
+    }
+    /* insert in reverse so that lists read in node order */
+    for (int32_t i = s->nnodes - 1; i >= 0; i--) {
+        snode *n = &s->nodes[i];
+        n->caprun = 4;
+        n->run = xrealloc(NULL, (size_t)n->caprun * sizeof *n->run);
+        spool *pl = &s->pools[n->pool];
+        pl->free_gpus += n->free_gpus;
+        pl->idle_nodes++;
+        idx_insert(s, i);
+    }
+    size_t nn = (size_t)s->nnodes;
+    s->held = xrealloc(NULL, nn * sizeof *s->held);
+    s->rnodes = xrealloc(NULL, nn * sizeof *s->rnodes);
+    s->touch = xrealloc(NULL, nn * sizeof *s->touch);
+    s->cand = xrealloc(NULL, nn * sizeof *s->cand);
+    s->cand_gpus = xrealloc(NULL, nn * sizeof *s->cand_gpus);
+    s->cand_pref = xrealloc(NULL, nn * sizeof *s->cand_pref);
+    s->pick = xrealloc(NULL, nn * sizeof *s->pick);
+    s->order = xrealloc(NULL, (size_t)s->ncells * sizeof *s->order);
+    s->quota = xrealloc(NULL, (size_t)s->ncells * sizeof *s->quota);
+    s->spine_count = xrealloc(NULL, (size_t)(s->nspines + 1) * sizeof *s->spine_count);
+    s->finalized = 1;
+    return 0;
+}
+
+int sched_pool_count(const sched *s) { return s->npools; }
+int sched_node_count(const sched *s) { return s->nnodes; }
+
+int sched_pool_find(const sched *s, const char *name)
+{
+    for (int32_t i = 0; i < s->npools; i++)
+        if (strcmp(s->pools[i].name, name) == 0)
+            return i;
+    return -1;
+}
+
+const char *sched_pool_name(const sched *s, int pool)
+{
+    return pool >= 0 && pool < s->npools ? s->pools[pool].name : "";
+}
+
+int sched_node_find(const sched *s, const char *name)
+{
+    for (int32_t i = 0; i < s->nnodes; i++)
+        if (strcmp(s->nodes[i].name, name) == 0)
+            return i;
+    return -1;
+}
+
+const char *sched_node_name(const sched *s, int node)
+{
+    return node >= 0 && node < s->nnodes ? s->nodes[node].name : "";
+}
+
+int sched_node_block(const sched *s, int node)
+{
+    return node >= 0 && node < s->nnodes ? s->nodes[node].block : -1;
+}
+
+const char *sched_block_name(const sched *s, int block)
+{
+    return block >= 0 && block < s->nblocks ? s->blocks[block].name : "";
+}
+
+int sched_node_free_gpus(const sched *s, int node)
+{
+    return node >= 0 && node < s->nnodes ? s->nodes[node].free_gpus : -1;
+}
+
+int64_t sched_total_gpus(const sched *s)
+{
+    int64_t t = 0;
+    for (int32_t i = 0; i < s->nnodes; i++)
+        t += s->nodes[i].cap_gpus;
+    return t;
+}
+
+int64_t sched_free_gpus(const sched *s)
+{
+    int64_t t = 0;
+    for (int32_t p = 0; p < s->npools; p++)
+        t += s->pools[p].free_gpus;
+    return t;
+}
+
+/* Pool totals count UP nodes only, so a DOWN or draining node's GPUs are
+ * never offered. O(1) plus the index update. */
+static void pool_account(sched *s, int32_t n, int sign)
+{
+    snode *nd = &s->nodes[n];
+    if (nd->state != SCHED_NODE_UP)
+        return;
+    spool *p = &s->pools[nd->pool];
+    p->free_gpus += sign * nd->free_gpus;
+    if (nd->free_gpus == nd->cap_gpus)
+        p->idle_nodes += sign;
+}
+
+int sched_node_set_state(sched *s, int node, int state)
+{
+    if (!s->finalized || node < 0 || node >= s->nnodes || state < SCHED_NODE_UP ||
+        state > SCHED_NODE_DOWN)
+        return -1;
+    pool_account(s, node, -1);
+    idx_remove(s, node);
+    s->nodes[node].state = state;
+    pool_account(s, node, +1);
+    idx_insert(s, node);
+    return 0;
+}
+
+void sched_set_policy(sched *s, int policy) { s->policy = policy; }
+void sched_set_depth(sched *s, int depth) { s->depth = depth < 0 ? 0 : depth; }
+
+/* ---- the pending queue -------------------------------------------------
+ * Ordered by priority (higher first), then submit time, then id, then
+ * submission order: the FCFS order of the classic model when priorities
+ * are equal. Insertion walks back from the tail, so in-order arrivals cost
+ * O(1); an out-of-order arrival costs O(jobs it passes).
+ */
+static int queue_before(const sched_job *a, const sched_job *b)
+{
+    if (a->priority != b->priority)
+        return a->priority > b->priority;
+    if (a->submit != b->submit)
+        return a->submit < b->submit;
+    if (a->id != b->id)
+        return a->id < b->id;
+    return a->seq < b->seq;
+}
+
+static void queue_insert(sched *s, sched_job *j)
+{
+    sched_job *after = s->qtail;
+    while (after && queue_before(j, after))
+        after = after->qprev;
+    j->qprev = after;
+    j->qnext = after ? after->qnext : s->qhead;
+    if (j->qnext)
+        j->qnext->qprev = j;
+    else
+        s->qtail = j;
+    if (after)
+        after->qnext = j;
+    else
+        s->qhead = j;
+    s->npending++;
+}
+
+static void queue_remove(sched *s, sched_job *j)
+{
+    if (j->qprev)
+        j->qprev->qnext = j->qnext;
+    else
+        s->qhead = j->qnext;
+    if (j->qnext)
+        j->qnext->qprev = j->qprev;
+    else
+        s->qtail = j->qprev;
+    j->qprev = j->qnext = NULL;
+    s->npending--;
+}
+
+/* Nodes a job needs in a pool: see sched_job_shape() in pass.c. The
+ * largest over its allowed pools sizes its allocation array. */
+int sched_job_shape(const sched *s, const sched_job *j, int pool,
+                    int32_t *k, int32_t *g, int *whole);
+
+int sched_submit(sched *s, sched_job *j, char *err, size_t errlen)
+{
+    if (!s->finalized) {
+        snprintf(err, errlen, "cluster: not finalized");
+        return -1;
+    }
+    if (j->time_limit < 0) {
+        snprintf(err, errlen, "time_limit: must be >= 0, got %lld", (long long)j->time_limit);
+        return -1;
+    }
+    if (j->nodes < 0 || (j->nodes == 0 && j->gpus < 1)) {
+        snprintf(err, errlen, j->nodes < 0 ? "nodes: must be >= 1" : "gpus: must be >= 1");
+        return -1;
+    }
+    if (j->nodes > 0 && j->gpus_per_node < 0) {
+        snprintf(err, errlen, "gpus_per_node: must be >= 0");
+        return -1;
+    }
+    if (j->cpus_per_gpu < 0 || j->mem_per_gpu_mb < 0) {
+        snprintf(err, errlen, j->cpus_per_gpu < 0 ? "cpus_per_gpu: must be >= 0"
+                                                   : "mem_per_gpu: must be >= 0");
+        return -1;
+    }
+    uint64_t allowed = j->pools ? j->pools : ~(uint64_t)0;
+    int32_t maxk = 0;
+    int anypool = 0;
+    for (int p = 0; p < s->npools; p++) {
+        if (!(allowed >> p & 1))
+            continue;
+        anypool = 1;
+        int32_t k, g;
+        int whole;
+        if (sched_job_shape(s, j, p, &k, &g, &whole) == 0 && k > maxk)
+            maxk = k;
+    }
+    if (!anypool) {
+        snprintf(err, errlen, "pool: no such pool");
+        return -1;
+    }
+    if (maxk == 0) {
+        snprintf(err, errlen, "gpus: the request (%d GPUs%s) can never fit any allowed pool",
+                 j->nodes > 0 ? j->nodes * (j->gpus_per_node ? j->gpus_per_node : 1) : j->gpus,
+                 j->nodes > 0 ? " as a gang" : "");
+        return -1;
+    }
+    j->alloc = xrealloc(NULL, (size_t)maxk * sizeof *j->alloc);
+    j->alloc_cap = maxk;
+    j->nalloc = 0;
+    j->alloced_gpus = 0;
+    j->state = SCHED_JOB_PENDING;
+    j->reason = SCHED_REASON_NONE;
+    j->est_start = -1;
+    j->start = -1;
+    j->pool = -1;
+    j->seq = s->seq++;
+    j->tleft = j->tright = NULL;
+    queue_insert(s, j);
+    return 0;
+}
+
+int sched_cancel(sched *s, sched_job *j)
+{
+    if (j->state != SCHED_JOB_PENDING)
+        return -1;
+    queue_remove(s, j);
+    free(j->alloc);
+    j->alloc = NULL;
+    j->alloc_cap = 0;
+    j->state = SCHED_JOB_DONE;
+    return 0;
+}
+
+static void node_run_add(snode *n, sched_job *j, const sched_alloc *a)
+{
+    if (n->nrun == n->caprun) {
+        n->caprun *= 2;
+        n->run = xrealloc(n->run, (size_t)n->caprun * sizeof *n->run);
+    }
+    n->run[n->nrun++] = (srun){j, a->gpus, a->cpus, a->mem_mb};
+}
+
+static void node_run_del(snode *n, sched_job *j)
+{
+    for (int32_t i = 0; i < n->nrun; i++)
+        if (n->run[i].job == j) {
+            n->run[i] = n->run[--n->nrun];
+            return;
+        }
+}
+
+/* Apply or release an allocation on its nodes, keeping the index and pool
+ * totals right. O(nodes of the job). */
+static void alloc_apply(sched *s, sched_job *j, int sign)
+{
+    for (int32_t i = 0; i < j->nalloc; i++) {
+        const sched_alloc *a = &j->alloc[i];
+        snode *n = &s->nodes[a->node];
+        pool_account(s, a->node, -1);
+        if (!n->held)
+            idx_remove(s, a->node);
+        n->free_gpus -= sign * a->gpus;
+        n->free_cpus -= sign * a->cpus;
+        n->free_mem -= sign * a->mem_mb;
+        if (sign > 0)
+            node_run_add(n, j, a);
+        else
+            node_run_del(n, j);
+        pool_account(s, a->node, +1);
+        if (!n->held)
+            idx_insert(s, a->node);
+    }
+}
+
+/* Start a pending job on the allocation already written in j->alloc. */
+void sched_start_job(sched *s, sched_job *j, int64_t now)
+{
+    queue_remove(s, j);
+    j->state = SCHED_JOB_RUNNING;
+    j->start = now;
+    j->reason = SCHED_REASON_NONE;
+    j->est_start = -1;
+    alloc_apply(s, j, +1);
+    run_insert(s, j);
+}
+
+void sched_job_end(sched *s, sched_job *j, int64_t now)
+{
+    (void)now;
+    if (j->state != SCHED_JOB_RUNNING)
+        return;
+    run_remove(s, j);
+    alloc_apply(s, j, -1);
+    j->state = SCHED_JOB_DONE;
+    free(j->alloc);
+    j->alloc = NULL;
+    j->alloc_cap = 0;
+}
+
+size_t sched_pending_count(const sched *s) { return s->npending; }
+size_t sched_running_count(const sched *s) { return s->nrunning; }
+
+size_t sched_job_footprint(const sched_job *j)
+{
+    return sizeof *j + (size_t)j->alloc_cap * sizeof(sched_alloc);
+}
+
+const char *sched_policy_name(int policy)
+{
+    switch (policy) {
+    case SCHED_FCFS: return "fcfs";
+    case SCHED_EASY: return "easy";
+    case SCHED_CONSERVATIVE: return "conservative";
+    }
+    return "?";
+}
+
+int sched_policy_parse(const char *name)
+{
+    for (int p = SCHED_FCFS; p <= SCHED_CONSERVATIVE; p++)
+        if (strcmp(name, sched_policy_name(p)) == 0)
+            return p;
+    return -1;
+}
+
+const char *sched_reason_name(int reason)
+{
+    switch (reason) {
+    case SCHED_REASON_NONE: return "none";
+    case SCHED_REASON_PRIORITY: return "priority";
+    case SCHED_REASON_RESOURCES: return "resources";
+    case SCHED_REASON_UNAVAILABLE: return "unavailable";
+    case SCHED_REASON_HELD: return "held";
+    }
+    return "?";
+}

@@ -1,0 +1,70 @@
+/*
+ * index.c: the free-capacity index of the cluster.
+ *
+ * Every UP node with at least one free GPU sits in its pool's bucket list
+ * for its number of free GPUs; every UP node with all GPUs free also sits in
+ * its cell's idle list. Best-fit placement of a single-node job scans buckets
+ * upward from the GPUs it needs: O(gpus per node) buckets. A gang takes idle
+ * nodes straight from cell lists: O(nodes taken). Insert and remove are O(1).
+ * Pool totals (free GPUs, idle nodes) give O(1) rejection of jobs that
+ * cannot fit at all.
+ */
+#include "sched_internal.h"
+
+void idx_remove(sched *s, int32_t n)
+{
+    snode *nd = &s->nodes[n];
+    spool *p = &s->pools[nd->pool];
+    if (nd->bucket >= 0) {
+        if (nd->bprev >= 0)
+            s->nodes[nd->bprev].bnext = nd->bnext;
+        else
+            p->bucket[nd->bucket] = nd->bnext;
+        if (nd->bnext >= 0)
+            s->nodes[nd->bnext].bprev = nd->bprev;
+        nd->bucket = -1;
+        nd->bprev = nd->bnext = -1;
+    }
+    if (nd->in_idle) {
+        scell *c = &s->cells[nd->cell];
+        if (nd->iprev >= 0)
+            s->nodes[nd->iprev].inext = nd->inext;
+        else
+            c->idle_head = nd->inext;
+        if (nd->inext >= 0)
+            s->nodes[nd->inext].iprev = nd->iprev;
+        c->idle_count--;
+        nd->in_idle = 0;
+        nd->iprev = nd->inext = -1;
+    }
+}
+
+/* Lists are kept in node order so that placement is deterministic and
+ * lowest-numbered nodes are used first; insertion walks from the head only
+ * when the node is not the new smallest, which for idle lists of a block
+ * is short (a block holds tens of nodes). For buckets the node goes at the
+ * head: O(1), order among equal candidates is then most-recently-freed. */
+void idx_insert(sched *s, int32_t n)
+{
+    snode *nd = &s->nodes[n];
+    if (nd->state != SCHED_NODE_UP || nd->held || nd->free_gpus <= 0)
+        return;
+    spool *p = &s->pools[nd->pool];
+    int b = nd->free_gpus;
+    nd->bucket = b;
+    nd->bprev = -1;
+    nd->bnext = p->bucket[b];
+    if (nd->bnext >= 0)
+        s->nodes[nd->bnext].bprev = n;
+    p->bucket[b] = n;
+    if (nd->free_gpus == nd->cap_gpus) {
+        scell *c = &s->cells[nd->cell];
+        nd->in_idle = 1;
+        nd->iprev = -1;
+        nd->inext = c->idle_head;
+        if (nd->inext >= 0)
+            s->nodes[nd->inext].iprev = n;
+        c->idle_head = n;
+        c->idle_count++;
+    }
+}

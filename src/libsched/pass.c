@@ -1,0 +1,739 @@
+/*
+ * pass.c: the scheduling pass, with its placement and reservations.
+ *
+ * One pass visits the pending queue in priority order and, per policy:
+ *   fcfs          starts jobs while they fit; stops at the first that does not.
+ *   easy          as fcfs, then the first job that does not fit gets a
+ *                 reservation (concrete nodes from its "shadow time"), and
+ *                 every later job may start now only if it does not touch the
+ *                 reservation: it ends before the shadow time, or it uses
+ *                 capacity the reservation leaves over ("extra").
+ *   conservative  every job, in order, up to the depth, gets the earliest
+ *                 reservation that delays no earlier reservation; a job whose
+ *                 earliest time is now starts now.
+ * EASY is conservative with a depth of one: one mechanism, two settings.
+ *
+ * Reservations are computed afresh in every pass and live only inside it.
+ * They hold concrete nodes, so a backfilled job can never delay one.
+ *
+ * Time windows are half-open, [start, start + time_limit); a reservation of
+ * a zero-length job still holds its instant (it is widened to one second).
+ */
+#include "sched_internal.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+void sched_start_job(sched *s, sched_job *j, int64_t now);
+int sched_job_shape(const sched *s, const sched_job *j, int pool,
+                    int32_t *k, int32_t *g, int *whole);
+
+/* What a job needs in one pool: k nodes, each with g GPUs, c CPUs and m MB;
+ * whole = the nodes are taken whole (multi-node gangs). */
+typedef struct req {
+    int32_t k, g, c;
+    int64_t m;
+    int whole;
+} req;
+
+static void *grow(void *p, size_t *cap, size_t need, size_t elem)
+{
+    if (need <= *cap)
+        return p;
+    size_t n = *cap ? *cap : 64;
+    while (n < need)
+        n *= 2;
+    void *q = realloc(p, n * elem);
+    if (!q)
+        abort();
+    *cap = n;
+    return q;
+}
+
+/*
+ * The shape of a job in a pool. A request of `nodes` > 1 is a gang of whole
+ * nodes; `nodes` = 1 is one node with gpus_per_node GPUs (0 = all). A total
+ * GPU count that fits one node is a single-node job; a larger one is a gang
+ * of ceil(gpus / gpus-per-node) whole nodes. With one-GPU nodes (the classic
+ * model) a job of size s is s whole nodes. Returns -1 if the job can never
+ * fit the pool. O(1).
+ */
+int sched_job_shape(const sched *s, const sched_job *j, int pool,
+                    int32_t *k, int32_t *g, int *whole)
+{
+    const spool *p = &s->pools[pool];
+    int32_t gpn = p->maxgpn;
+    if (p->nnodes == 0 || gpn <= 0)
+        return -1;
+    if (j->nodes > 0) {
+        *k = j->nodes;
+        *whole = j->nodes > 1;
+        *g = (j->nodes == 1 && j->gpus_per_node > 0) ? j->gpus_per_node : gpn;
+        if (*g > gpn)
+            return -1;
+    } else if (j->gpus <= gpn) {
+        *k = 1;
+        *g = j->gpus;
+        *whole = 0;
+    } else {
+        *k = (int32_t)(((int64_t)j->gpus + gpn - 1) / gpn);
+        *g = gpn;
+        *whole = 1;
+    }
+    if (*k > p->nnodes)
+        return -1;
+    if (!*whole && ((int64_t)*g * j->cpus_per_gpu > p->maxcpus ||
+                    (int64_t)*g * j->mem_per_gpu_mb > p->maxmem))
+        return -1;
+    return 0;
+}
+
+static int job_req(const sched *s, const sched_job *j, int pool, req *r)
+{
+    if (sched_job_shape(s, j, pool, &r->k, &r->g, &r->whole) != 0)
+        return -1;
+    r->c = r->g * j->cpus_per_gpu;
+    r->m = (int64_t)r->g * j->mem_per_gpu_mb;
+    return 0;
+}
+
+static int pool_allowed(const sched_job *j, int pool)
+{
+    return j->pools == 0 || (j->pools >> pool & 1);
+}
+
+/* ---- availability of one node over a window ----------------------------
+ * usage(p) = the running jobs on the node still running at p (expected end
+ * > p) plus the reservations covering p. The capacity a job can use over
+ * [a, b) is capacity minus the largest usage at the window's start and at
+ * every reservation start inside it (usage only rises at reservation
+ * starts). At a = now the start is the node's actual free capacity, which
+ * also covers jobs that will end at this same instant.
+ * O(running jobs on the node x reservations on it): both are small. */
+typedef struct avail {
+    int32_t g, c;
+    int64_t m;
+} avail;
+
+static void usage_at(const sched *s, const snode *n, int64_t p, avail *u)
+{
+    u->g = u->c = 0;
+    u->m = 0;
+    for (int32_t i = 0; i < n->nrun; i++) {
+        const srun *r = &n->run[i];
+        if (job_expected_end(r->job) > p) {
+            u->g += r->gpus;
+            u->c += r->cpus;
+            u->m += r->mem;
+        }
+    }
+    for (int32_t ri = n->res_head; ri >= 0; ri = s->rv[ri].next) {
+        const sresv *v = &s->rv[ri];
+        if (v->start <= p && p < v->end) {
+            u->g += v->gpus;
+            u->c += v->cpus;
+            u->m += v->mem;
+        }
+    }
+}
+
+static void max_into(avail *acc, const avail *u)
+{
+    if (u->g > acc->g)
+        acc->g = u->g;
+    if (u->c > acc->c)
+        acc->c = u->c;
+    if (u->m > acc->m)
+        acc->m = u->m;
+}
+
+static avail node_avail(const sched *s, const snode *n, int64_t now, int64_t a, int64_t b)
+{
+    avail mx, u;
+    if (a == now) {
+        mx.g = n->cap_gpus - n->free_gpus;
+        mx.c = n->cap_cpus - n->free_cpus;
+        mx.m = n->cap_mem - n->free_mem;
+    } else {
+        usage_at(s, n, a, &mx);
+    }
+    for (int32_t ri = n->res_head; ri >= 0; ri = s->rv[ri].next) {
+        int64_t st = s->rv[ri].start;
+        if (st >= a && st < b) {
+            usage_at(s, n, st, &u);
+            max_into(&mx, &u);
+        }
+    }
+    return (avail){n->cap_gpus - mx.g, n->cap_cpus - mx.c, n->cap_mem - mx.m};
+}
+
+static int fits_single(const avail *v, const req *r)
+{
+    return v->g >= r->g && v->c >= r->c && v->m >= r->m;
+}
+
+static int fits_whole(const avail *v, const snode *n)
+{
+    return v->g == n->cap_gpus && v->c == n->cap_cpus && v->m == n->cap_mem;
+}
+
+/* ---- candidates and gang choice ----------------------------------------
+ * A placement collects candidate nodes (s->cand, with a preference flag)
+ * and, for gangs, may also draw on the idle lists of the index. */
+static void cand_reset(sched *s) { s->ncand = 0; }
+
+static void cand_add(sched *s, int32_t n, int32_t g, int8_t pref)
+{
+    s->cand[s->ncand] = n;
+    s->cand_gpus[s->ncand] = g;
+    s->cand_pref[s->ncand] = pref;
+    s->ncand++;
+}
+
+/* Best fit for a single-node job among the candidates: the node left with
+ * the fewest free GPUs, then the preferred one, then the lowest index.
+ * Leaves whole nodes free for gangs. O(candidates). */
+static int32_t best_fit_cand(const sched *s)
+{
+    int32_t best = -1;
+    for (int32_t i = 0; i < s->ncand; i++) {
+        if (best < 0 || s->cand_gpus[i] < s->cand_gpus[best] ||
+            (s->cand_gpus[i] == s->cand_gpus[best] &&
+             (s->cand_pref[i] > s->cand_pref[best] ||
+              (s->cand_pref[i] == s->cand_pref[best] && s->cand[i] < s->cand[best]))))
+            best = i;
+    }
+    return best < 0 ? -1 : s->cand[best];
+}
+
+static int cell_cmp_desc(const void *a, const void *b, void *arg);
+
+/*
+ * Gang choice over cells (the part of a block in one pool): cell->count
+ * holds how many whole nodes each cell offers. The rule, in order:
+ *   1. one block if any can hold the gang: the one with the fewest free
+ *      nodes that suffices (best fit keeps big blocks whole);
+ *   2. else one spine if any can: the spine with the fewest that suffices,
+ *      then its blocks from the fullest down (fewest blocks);
+ *   3. else blocks from the fullest down across the pool.
+ * Writes the chosen cells and quotas into s->order / s->pick (pairs) and
+ * returns their number, or 0 if the pool has fewer than k whole nodes.
+ * O(C log C) for the C cells of the pool.
+ */
+static int32_t choose_cells(sched *s, int pool, int32_t k, int32_t *quota)
+{
+    spool *p = &s->pools[pool];
+    int64_t total = 0;
+    int32_t best = -1;
+    for (int32_t i = 0; i < p->ncells; i++) {
+        scell *c = &s->cells[p->cells[i]];
+        total += c->count;
+        if (c->block >= 0 && c->count >= k && (best < 0 || c->count < s->cells[best].count))
+            best = p->cells[i];
+    }
+    if (total < k)
+        return 0;
+    if (best >= 0) {
+        s->order[0] = best;
+        quota[0] = k;
+        return 1;
+    }
+    for (int32_t sp = 0; sp <= s->nspines; sp++)
+        s->spine_count[sp] = 0;
+    for (int32_t i = 0; i < p->ncells; i++) {
+        scell *c = &s->cells[p->cells[i]];
+        if (c->spine >= 0)
+            s->spine_count[c->spine] += c->count;
+    }
+    int32_t bspine = -1;
+    for (int32_t sp = 0; sp < s->nspines; sp++)
+        if (s->spine_count[sp] >= k && (bspine < 0 || s->spine_count[sp] < s->spine_count[bspine]))
+            bspine = sp;
+    int32_t n = 0;
+    for (int32_t i = 0; i < p->ncells; i++) {
+        scell *c = &s->cells[p->cells[i]];
+        if (c->count > 0 && (bspine < 0 || c->spine == bspine))
+            s->order[n++] = p->cells[i];
+    }
+    qsort_r(s->order, (size_t)n, sizeof *s->order, cell_cmp_desc, s);
+    int32_t left = k, m = 0;
+    for (int32_t i = 0; i < n && left > 0; i++) {
+        int32_t take = s->cells[s->order[i]].count < left ? s->cells[s->order[i]].count : left;
+        s->order[m] = s->order[i];
+        quota[m++] = take;
+        left -= take;
+    }
+    return m;
+}
+
+static int cell_cmp_desc(const void *a, const void *b, void *arg)
+{
+    const sched *s = arg;
+    int32_t x = *(const int32_t *)a, y = *(const int32_t *)b;
+    if (s->cells[x].count != s->cells[y].count)
+        return s->cells[x].count > s->cells[y].count ? -1 : 1;
+    return x < y ? -1 : x > y;
+}
+
+/* Take the quota of each chosen cell: preferred candidates first, then the
+ * others, then (if use_idle) idle nodes from the index. Fills s->pick.
+ * O(candidates x chosen cells + nodes taken). */
+static void take_from_cells(sched *s, int32_t ncells, const int32_t *quota, int use_idle)
+{
+    s->npick = 0;
+    for (int32_t ci = 0; ci < ncells; ci++) {
+        int32_t cell = s->order[ci], left = quota[ci];
+        for (int pref = 1; pref >= 0 && left > 0; pref--)
+            for (int32_t i = 0; i < s->ncand && left > 0; i++)
+                if (s->cand_pref[i] == pref && s->nodes[s->cand[i]].cell == cell) {
+                    s->pick[s->npick++] = s->cand[i];
+                    left--;
+                }
+        for (int32_t n = use_idle ? s->cells[cell].idle_head : -1; n >= 0 && left > 0;
+             n = s->nodes[n].inext) {
+            s->pick[s->npick++] = n;
+            left--;
+        }
+    }
+}
+
+static void cells_reset(sched *s, int pool, int with_idle)
+{
+    spool *p = &s->pools[pool];
+    for (int32_t i = 0; i < p->ncells; i++) {
+        scell *c = &s->cells[p->cells[i]];
+        c->count = with_idle ? c->idle_count : 0;
+    }
+}
+
+/* ---- placement now -----------------------------------------------------
+ * Where can job j start now and run for its time limit (window [now, b))
+ * without touching a reservation? Unreserved nodes come from the index
+ * (their capacity is their free capacity); reserved nodes (s->held) are
+ * checked one by one and preferred on ties, so that short jobs fill the
+ * holes in front of reservations and leave unreserved capacity to long
+ * ones. Returns the pool and fills s->pick, or -1.
+ * Cost: O(1) rejection on pool totals; else O(gpus per node + held) for a
+ * single node, O(cells + held + k) for a gang. */
+static int place_now(sched *s, const sched_job *j, int64_t now, int64_t b, req *out)
+{
+    for (int pool = 0; pool < s->npools; pool++) {
+        req r;
+        if (!pool_allowed(j, pool) || job_req(s, j, pool, &r) != 0)
+            continue;
+        spool *p = &s->pools[pool];
+        if (r.whole ? p->idle_nodes < r.k : p->free_gpus < r.g)
+            continue;
+        cand_reset(s);
+        if (!r.whole) {
+            int32_t bestg = INT32_MAX;
+            for (int32_t h = 0; h < s->nheld; h++) {
+                snode *n = &s->nodes[s->held[h]];
+                if (n->pool != pool)
+                    continue;
+                avail v = node_avail(s, n, now, now, b);
+                if (fits_single(&v, &r)) {
+                    cand_add(s, s->held[h], v.g, 1);
+                    if (v.g < bestg)
+                        bestg = v.g;
+                    if (v.g == r.g)
+                        break; /* an exact fit on a preferred node: nothing beats it */
+                }
+            }
+            for (int32_t bk = r.g; bk <= p->maxgpn && bk < bestg; bk++) {
+                int32_t found = -1;
+                for (int32_t n = p->bucket[bk]; n >= 0 && found < 0; n = s->nodes[n].bnext)
+                    if (s->nodes[n].free_cpus >= r.c && s->nodes[n].free_mem >= r.m)
+                        found = n;
+                if (found >= 0) {
+                    cand_add(s, found, bk, 0);
+                    break;
+                }
+            }
+            int32_t n = best_fit_cand(s);
+            if (n < 0)
+                continue;
+            s->pick[0] = n;
+            s->npick = 1;
+            *out = r;
+            return pool;
+        }
+        cells_reset(s, pool, 1);
+        for (int32_t h = 0; h < s->nheld; h++) {
+            snode *n = &s->nodes[s->held[h]];
+            if (n->pool != pool)
+                continue;
+            avail v = node_avail(s, n, now, now, b);
+            if (fits_whole(&v, n)) {
+                cand_add(s, s->held[h], v.g, 1);
+                s->cells[n->cell].count++;
+            }
+        }
+        int32_t nc = choose_cells(s, pool, r.k, s->quota);
+        if (nc == 0)
+            continue;
+        take_from_cells(s, nc, s->quota, 1);
+        *out = r;
+        return pool;
+    }
+    return -1;
+}
+
+/* ---- placement at a later time (conservative backfill) ------------------
+ * Every UP node of each allowed pool is weighed over [a, b), a > now.
+ * Nodes already busy before a (or holding reservations) are preferred, so
+ * idle nodes stay free for jobs that can start sooner. O(N x (running +
+ * reservations per node)). */
+static int place_at(sched *s, const sched_job *j, int64_t now, int64_t a, int64_t b, req *out)
+{
+    for (int pool = 0; pool < s->npools; pool++) {
+        req r;
+        if (!pool_allowed(j, pool) || job_req(s, j, pool, &r) != 0)
+            continue;
+        cand_reset(s);
+        for (int32_t i = 0; i < s->nnodes; i++) {
+            snode *n = &s->nodes[i];
+            if (n->pool != pool || n->state != SCHED_NODE_UP)
+                continue;
+            avail v = node_avail(s, n, now, a, b);
+            int8_t pref = n->free_gpus < n->cap_gpus || n->res_head >= 0;
+            if (r.whole ? fits_whole(&v, n) : fits_single(&v, &r))
+                cand_add(s, i, v.g, pref);
+        }
+        if (!r.whole) {
+            int32_t n = best_fit_cand(s);
+            if (n < 0)
+                continue;
+            s->pick[0] = n;
+            s->npick = 1;
+            *out = r;
+            return pool;
+        }
+        cells_reset(s, pool, 0);
+        for (int32_t i = 0; i < s->ncand; i++)
+            s->cells[s->nodes[s->cand[i]].cell].count++;
+        int32_t nc = choose_cells(s, pool, r.k, s->quota);
+        if (nc == 0)
+            continue;
+        take_from_cells(s, nc, s->quota, 0);
+        *out = r;
+        return pool;
+    }
+    return -1;
+}
+
+/* ---- reservations ------------------------------------------------------ */
+
+/* Record a reservation of job j on the picked nodes from T. A reserved node
+ * with free GPUs leaves the index for the rest of the pass (s->held): from
+ * now on only place_now's careful check may use it. */
+static void reserve(sched *s, sched_job *j, const req *r, int64_t T)
+{
+    int64_t end = T + (j->time_limit > 0 ? j->time_limit : 1);
+    s->rv = grow(s->rv, &s->caprv, s->nrv + (size_t)s->npick, sizeof *s->rv);
+    for (int32_t i = 0; i < s->npick; i++) {
+        int32_t n = s->pick[i];
+        snode *nd = &s->nodes[n];
+        if (nd->res_head < 0)
+            s->rnodes[s->nrnodes++] = n;
+        if (!nd->held && nd->free_gpus > 0 && nd->state == SCHED_NODE_UP) {
+            idx_remove(s, n);
+            nd->held = 1;
+            s->held[s->nheld++] = n;
+        }
+        sresv *v = &s->rv[s->nrv];
+        v->node = n;
+        v->start = T;
+        v->end = end;
+        v->gpus = r->whole ? nd->cap_gpus : r->g;
+        v->cpus = r->whole ? nd->cap_cpus : r->c;
+        v->mem = r->whole ? nd->cap_mem : r->m;
+        v->next = nd->res_head;
+        nd->res_head = (int32_t)s->nrv++;
+    }
+    j->est_start = T;
+}
+
+/*
+ * The first reservation of a pass: the shadow time of job j.
+ * With no other reservation, capacity only grows with time, so the
+ * earliest start is found by walking the running jobs in order of expected
+ * end (start + time limit), releasing their nodes, and stopping at the
+ * first end time E after which the job fits: the shadow time. Jobs ending
+ * at the same E are released together. The job then reserves nodes free by
+ * E, preferring those busy now, so that nodes idle now stay usable for
+ * backfill ("extra" capacity). O(log R + nodes of the jobs visited).
+ */
+typedef struct walk {
+    sched *s;
+    const sched_job *j;
+    req r[SCHED_MAX_POOLS];
+    int ok[SCHED_MAX_POOLS];
+    int32_t whole_by[SCHED_MAX_POOLS];
+    int single_fit[SCHED_MAX_POOLS];
+    int64_t cur;
+    int have;
+    int pool;
+} walk;
+
+static int walk_check(walk *w)
+{
+    for (int p = 0; p < w->s->npools; p++) {
+        if (!w->ok[p])
+            continue;
+        if (w->r[p].whole ? w->whole_by[p] >= w->r[p].k : w->single_fit[p])
+            return p;
+    }
+    return -1;
+}
+
+static int walk_visit(sched_job *rj, void *arg)
+{
+    walk *w = arg;
+    sched *s = w->s;
+    int64_t e = job_expected_end(rj);
+    if (w->have && e != w->cur) {
+        int p = walk_check(w);
+        if (p >= 0) {
+            w->pool = p;
+            return 1;
+        }
+    }
+    w->cur = e;
+    w->have = 1;
+    for (int32_t i = 0; i < rj->nalloc; i++) {
+        const sched_alloc *a = &rj->alloc[i];
+        snode *n = &s->nodes[a->node];
+        if (!n->touched) {
+            n->touched = 1;
+            n->rel_gpus = n->rel_cpus = 0;
+            n->rel_mem = 0;
+            s->touch[s->ntouch++] = a->node;
+        }
+        n->rel_gpus += a->gpus;
+        n->rel_cpus += a->cpus;
+        n->rel_mem += a->mem_mb;
+        if (n->state != SCHED_NODE_UP || !w->ok[n->pool])
+            continue;
+        const req *r = &w->r[n->pool];
+        if (r->whole) {
+            if (n->free_gpus + n->rel_gpus == n->cap_gpus) {
+                w->whole_by[n->pool]++;
+                s->cells[n->cell].count++;
+            }
+        } else if (n->free_gpus + n->rel_gpus >= r->g && n->free_cpus + n->rel_cpus >= r->c &&
+                   n->free_mem + n->rel_mem >= r->m) {
+            w->single_fit[n->pool] = 1;
+        }
+    }
+    return 0;
+}
+
+static int reserve_walk(sched *s, sched_job *j)
+{
+    walk w;
+    memset(&w, 0, sizeof w);
+    w.s = s;
+    w.j = j;
+    w.pool = -1;
+    int any = 0;
+    for (int p = 0; p < s->npools; p++) {
+        if (!pool_allowed(j, p) || job_req(s, j, p, &w.r[p]) != 0)
+            continue;
+        w.ok[p] = 1;
+        w.whole_by[p] = s->pools[p].idle_nodes;
+        cells_reset(s, p, 1);
+        any = 1;
+    }
+    if (!any)
+        return -1;
+    s->ntouch = 0;
+    if (run_walk(s, walk_visit, &w) == 0 && w.have)
+        w.pool = walk_check(&w);
+    int ok = -1;
+    if (w.pool >= 0) {
+        const req *r = &w.r[w.pool];
+        cand_reset(s);
+        for (int32_t t = 0; t < s->ntouch; t++) {
+            snode *n = &s->nodes[s->touch[t]];
+            if (n->pool != w.pool || n->state != SCHED_NODE_UP)
+                continue;
+            avail v = {n->free_gpus + n->rel_gpus, n->free_cpus + n->rel_cpus,
+                       n->free_mem + n->rel_mem};
+            if (r->whole ? v.g == n->cap_gpus : fits_single(&v, r))
+                cand_add(s, s->touch[t], v.g, 1);
+        }
+        if (!r->whole) {
+            s->pick[0] = best_fit_cand(s);
+            s->npick = 1;
+            ok = 0;
+        } else {
+            int32_t nc = choose_cells(s, w.pool, r->k, s->quota);
+            if (nc > 0) {
+                take_from_cells(s, nc, s->quota, 1);
+                ok = 0;
+            }
+        }
+        if (ok == 0)
+            reserve(s, j, r, w.cur);
+    }
+    for (int32_t t = 0; t < s->ntouch; t++) {
+        snode *n = &s->nodes[s->touch[t]];
+        n->touched = 0;
+        n->rel_gpus = n->rel_cpus = 0;
+        n->rel_mem = 0;
+    }
+    s->ntouch = 0;
+    return ok;
+}
+
+/* Later reservations (conservative): try each time at which capacity can
+ * grow (an expected end of a running job or the end of a reservation), in
+ * order, and take the first at which the job fits around every earlier
+ * reservation. O(times x N). */
+static int collect_time(sched_job *rj, void *arg)
+{
+    sched *s = arg;
+    s->times = grow(s->times, &s->captimes, s->ntimes + 1, sizeof *s->times);
+    s->times[s->ntimes++] = job_expected_end(rj);
+    return 0;
+}
+
+static int cmp_i64(const void *a, const void *b)
+{
+    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+static int reserve_later(sched *s, sched_job *j, int64_t now)
+{
+    s->ntimes = 0;
+    run_walk(s, collect_time, s);
+    s->times = grow(s->times, &s->captimes, s->ntimes + s->nrv, sizeof *s->times);
+    for (size_t i = 0; i < s->nrv; i++)
+        s->times[s->ntimes++] = s->rv[i].end;
+    qsort(s->times, s->ntimes, sizeof *s->times, cmp_i64);
+    int64_t last = now;
+    for (size_t i = 0; i < s->ntimes; i++) {
+        int64_t t = s->times[i];
+        if (t <= last)
+            continue;
+        last = t;
+        req r;
+        if (place_at(s, j, now, t, t + j->time_limit, &r) >= 0) {
+            reserve(s, j, &r, t);
+            return 0;
+        }
+    }
+    return -1;
+}
+
+/* End of pass: reservations vanish, held nodes return to the index. O(held). */
+static void release_holds(sched *s)
+{
+    for (int32_t i = 0; i < s->nrnodes; i++)
+        s->nodes[s->rnodes[i]].res_head = -1;
+    for (int32_t i = 0; i < s->nheld; i++) {
+        snode *n = &s->nodes[s->held[i]];
+        n->held = 0;
+        idx_insert(s, s->held[i]);
+    }
+    s->nrnodes = s->nheld = 0;
+    s->nrv = 0;
+}
+
+static int64_t start_on_pick(sched *s, sched_job *j, int pool, const req *r, int64_t now)
+{
+    int64_t gpus = 0;
+    j->pool = pool;
+    j->nalloc = s->npick;
+    for (int32_t i = 0; i < s->npick; i++) {
+        snode *n = &s->nodes[s->pick[i]];
+        sched_alloc *a = &j->alloc[i];
+        a->node = s->pick[i];
+        a->gpus = r->whole ? n->cap_gpus : r->g;
+        a->cpus = r->whole ? n->cap_cpus : r->c;
+        a->mem_mb = r->whole ? n->cap_mem : r->m;
+        gpus += a->gpus;
+    }
+    j->alloced_gpus = (int32_t)gpus;
+    sched_start_job(s, j, now);
+    return gpus;
+}
+
+static int64_t job_min_gpus(const sched_job *j)
+{
+    return j->nodes > 0 ? (int64_t)j->nodes * (j->gpus_per_node > 0 ? j->gpus_per_node : 1)
+                        : j->gpus;
+}
+
+/*
+ * The pass. Visits pending jobs in queue order, O(Q) visits; the work per
+ * visit is O(1) when the job cannot fit in the free GPUs of its pools, else
+ * one placement (see place_now). Once reservations are exhausted and no GPU
+ * is free, the rest of the queue cannot start and the pass stops early; the
+ * jobs not visited read as waiting for resources (sched_job_reason).
+ */
+int sched_pass(sched *s, int64_t now, sched_start_fn fn, void *arg)
+{
+    int limit = s->policy == SCHED_FCFS ? 0
+              : s->policy == SCHED_EASY ? 1
+              : (s->depth > 0 ? s->depth : INT32_MAX);
+    int nres = 0, started = 0;
+    int64_t free_total = sched_free_gpus(s);
+    s->pass_no++;
+    sched_job *next;
+    for (sched_job *j = s->qhead; j; j = next) {
+        next = j->qnext;
+        if (nres >= limit && free_total <= 0)
+            break;
+        j->visited = s->pass_no;
+        j->est_start = -1;
+        if (j->held) {
+            j->reason = SCHED_REASON_HELD;
+            continue;
+        }
+        int64_t b = now + j->time_limit;
+        req r;
+        int pool = place_now(s, j, now, b, &r);
+        if (pool >= 0) {
+            free_total -= start_on_pick(s, j, pool, &r, now);
+            started++;
+            if (fn)
+                fn(j, arg);
+            continue;
+        }
+        if (nres >= limit) {
+            if (s->policy == SCHED_FCFS) {
+                j->reason = SCHED_REASON_RESOURCES;
+                for (j = next; j; j = j->qnext) {
+                    j->visited = s->pass_no;
+                    j->est_start = -1;
+                    j->reason = j->held ? SCHED_REASON_HELD : SCHED_REASON_PRIORITY;
+                }
+                break;
+            }
+            j->reason = free_total >= job_min_gpus(j) ? SCHED_REASON_PRIORITY
+                                                      : SCHED_REASON_RESOURCES;
+            continue;
+        }
+        int ok = nres == 0 ? reserve_walk(s, j) : reserve_later(s, j, now);
+        if (ok == 0) {
+            nres++;
+            j->reason = nres == 1 ? SCHED_REASON_RESOURCES : SCHED_REASON_PRIORITY;
+        } else {
+            j->reason = SCHED_REASON_UNAVAILABLE;
+        }
+    }
+    release_holds(s);
+    return started;
+}
+
+int sched_job_reason(const sched *s, const sched_job *j)
+{
+    if (j->state != SCHED_JOB_PENDING)
+        return SCHED_REASON_NONE;
+    if (j->visited != s->pass_no)
+        return j->held ? SCHED_REASON_HELD : SCHED_REASON_RESOURCES;
+    return j->reason;
+}

@@ -1,0 +1,170 @@
+/*
+ * libsched: the scheduling core of gpufleet.
+ *
+ * Pure and deterministic: no I/O, no clock (every call that needs the time
+ * takes `now`, in seconds), no global state. The controller (fleetd) and the
+ * simulator drive the same object through this header, so a policy replayed
+ * in the simulator is the policy that runs in production.
+ *
+ * Model
+ *   pool   a kind of accelerator (H100-80G, H200, B200, a domestic NPU).
+ *   node   GPUs, CPUs and memory of one machine, in one pool, in one block.
+ *   block  an NVLink domain or leaf switch; blocks hang under spines, spines
+ *          under the center. Gangs prefer the fewest blocks.
+ *   job    GPUs as `nodes x gpus_per_node` or as a total GPU count, CPUs and
+ *          memory per GPU, allowed pools, a time limit (the estimate).
+ *
+ * Ownership: the caller owns every sched_job (embed it in your own struct);
+ * libsched links it into its queue and running set between sched_submit()
+ * and sched_job_end()/sched_cancel(). libsched owns the per-job allocation
+ * array it creates at submit time (freed at end/cancel), so a scheduling
+ * pass itself never allocates once its scratch space has grown.
+ *
+ * Errors: functions return 0 (or an index) on success and -1 on failure,
+ * with a human message in the caller's buffer where one is taken.
+ */
+#ifndef GPUFLEET_SCHED_H
+#define GPUFLEET_SCHED_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define SCHED_NAMELEN 64
+#define SCHED_ERRLEN 160
+#define SCHED_MAX_POOLS 64
+
+typedef struct sched sched;
+
+enum sched_policy {
+    SCHED_FCFS = 0,         /* start in order; stop at the first job that does not fit */
+    SCHED_EASY = 1,         /* one reservation (the top job), backfill the rest */
+    SCHED_CONSERVATIVE = 2, /* a reservation for every job up to the depth */
+};
+
+enum sched_node_state {
+    SCHED_NODE_UP = 0,    /* accepts jobs */
+    SCHED_NODE_DRAIN = 1, /* running jobs go on, no new ones */
+    SCHED_NODE_DOWN = 2,  /* unusable */
+};
+
+enum sched_job_state {
+    SCHED_JOB_NEW = 0,
+    SCHED_JOB_PENDING = 1,
+    SCHED_JOB_RUNNING = 2,
+    SCHED_JOB_DONE = 3,
+};
+
+/* Why a pending job is not running, as of the last pass. */
+enum sched_reason {
+    SCHED_REASON_NONE = 0,
+    SCHED_REASON_PRIORITY,    /* it fits, but would delay a job ahead of it */
+    SCHED_REASON_RESOURCES,   /* not enough free resources now */
+    SCHED_REASON_UNAVAILABLE, /* more than the UP nodes of its pools can give */
+    SCHED_REASON_HELD,        /* held by its user or an operator */
+};
+
+/* One node's share of a job. */
+typedef struct sched_alloc {
+    int32_t node;
+    int32_t gpus;
+    int32_t cpus;
+    int64_t mem_mb;
+} sched_alloc;
+
+typedef struct sched_job {
+    /* ---- request: set by the caller before sched_submit() ---- */
+    int64_t id;             /* caller's id; with submit and seq it orders ties */
+    int64_t submit;         /* submit time, s */
+    int64_t time_limit;     /* the estimate, s (>= 0); the job ends by start + time_limit */
+    int32_t gpus;           /* total GPUs when nodes == 0 */
+    int32_t nodes;          /* > 0: a gang of this many nodes */
+    int32_t gpus_per_node;  /* with nodes: GPUs per node (0 = whole nodes) */
+    int32_t cpus_per_gpu;   /* 0 = no CPU request */
+    int64_t mem_per_gpu_mb; /* 0 = no memory request */
+    uint64_t pools;         /* bit i allows pool i; 0 = any pool */
+    uint32_t user;
+    uint32_t account;
+    int64_t priority;       /* larger runs first; FCFS leaves it 0 */
+    int held;               /* non-zero: never started */
+
+    /* ---- state: owned by libsched, read-only to the caller ---- */
+    int state;              /* enum sched_job_state */
+    int reason;             /* enum sched_reason, pending jobs */
+    int64_t start;          /* start time, running jobs */
+    int64_t est_start;      /* reservation time from the last pass, -1 if none */
+    int32_t pool;           /* pool it runs in (running jobs) */
+    int32_t nalloc;         /* entries in alloc (running jobs) */
+    int32_t alloc_cap;
+    int32_t alloced_gpus;   /* GPUs it holds (whole nodes count whole) */
+    sched_alloc *alloc;
+    uint64_t seq;           /* submission order */
+    uint64_t visited;       /* last pass that looked at it */
+    struct sched_job *qprev, *qnext;         /* pending queue */
+    struct sched_job *tleft, *tright;        /* running set, a treap by expected end */
+    uint32_t tprio;
+} sched_job;
+
+/* Called for every job a pass starts, in start order. */
+typedef void (*sched_start_fn)(sched_job *job, void *arg);
+
+sched *sched_create(void);
+void sched_destroy(sched *s);
+
+/* ---- cluster: add pools, blocks, nodes, then sched_finalize() ---- */
+
+/* Returns the pool index, or -1 (duplicate name, too many pools). */
+int sched_pool_add(sched *s, const char *name, const char *model);
+/* Returns the block index, or -1. spine may be NULL or "". */
+int sched_block_add(sched *s, const char *name, const char *spine);
+/* block may be -1 (no topology). Returns the node index, or -1. */
+int sched_node_add(sched *s, const char *name, int pool, int block,
+                   int gpus, int cpus, int64_t mem_mb);
+/* Builds the indexes and scratch space. Returns 0 or -1 (no nodes, out of memory). */
+int sched_finalize(sched *s, char *err, size_t errlen);
+
+int sched_pool_count(const sched *s);
+int sched_pool_find(const sched *s, const char *name);
+const char *sched_pool_name(const sched *s, int pool);
+int sched_node_count(const sched *s);
+int sched_node_find(const sched *s, const char *name);
+const char *sched_node_name(const sched *s, int node);
+int sched_node_block(const sched *s, int node);
+const char *sched_block_name(const sched *s, int block);
+int sched_node_free_gpus(const sched *s, int node);
+int sched_node_set_state(sched *s, int node, int state);
+int64_t sched_total_gpus(const sched *s);
+
+/* ---- policy ---- */
+void sched_set_policy(sched *s, int policy);
+/* Conservative backfill: reservations per pass (0 = unlimited, the default). */
+void sched_set_depth(sched *s, int depth);
+
+/* ---- jobs ---- */
+
+/* Validates the request and queues the job. -1 with a message naming the
+ * field when the request is malformed or can never fit the cluster. */
+int sched_submit(sched *s, sched_job *job, char *err, size_t errlen);
+/* Removes a pending job. -1 if it is not pending. */
+int sched_cancel(sched *s, sched_job *job);
+/* A running job ended (at or before start + time_limit): frees its nodes. */
+void sched_job_end(sched *s, sched_job *job, int64_t now);
+
+/* One scheduling pass at time `now`: orders the queue, starts what the
+ * policy allows (calling `fn` for each), and records reservations and
+ * pending reasons. Returns the number of jobs started. */
+int sched_pass(sched *s, int64_t now, sched_start_fn fn, void *arg);
+
+/* Why a pending job waits, as of the last pass (enum sched_reason). */
+int sched_job_reason(const sched *s, const sched_job *j);
+
+size_t sched_pending_count(const sched *s);
+size_t sched_running_count(const sched *s);
+int64_t sched_free_gpus(const sched *s);
+/* Bytes of libsched memory per pending job (the job struct and its allocation array). */
+size_t sched_job_footprint(const sched_job *job);
+
+const char *sched_policy_name(int policy);
+int sched_policy_parse(const char *name);
+const char *sched_reason_name(int reason);
+
+#endif

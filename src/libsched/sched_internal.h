@@ -1,0 +1,117 @@
+/* Private structures of libsched, shared by its .c files only. */
+#ifndef GPUFLEET_SCHED_INTERNAL_H
+#define GPUFLEET_SCHED_INTERNAL_H
+
+#include "sched.h"
+
+/* A running job's share of one node. */
+typedef struct srun {
+    sched_job *job;
+    int32_t gpus, cpus;
+    int64_t mem;
+} srun;
+
+typedef struct snode {
+    char name[SCHED_NAMELEN];
+    int32_t pool, block, cell;
+    int32_t cap_gpus, cap_cpus;
+    int64_t cap_mem;
+    int32_t free_gpus, free_cpus;
+    int64_t free_mem;
+    int state;
+    /* free-capacity index (see index.c) */
+    int32_t bprev, bnext, bucket; /* bucket = free GPUs, -1 when not indexed */
+    int32_t iprev, inext;         /* idle list of the cell */
+    int8_t in_idle;
+    int8_t held;                  /* taken out of the index by the running pass */
+    int8_t touched;               /* scratch of the reservation walk */
+    /* running jobs on this node */
+    srun *run;
+    int32_t nrun, caprun;
+    /* pass scratch */
+    int32_t rel_gpus, rel_cpus;   /* released by the walk's time T */
+    int64_t rel_mem;
+    int32_t res_head;             /* first reservation on this node, -1 = none */
+} snode;
+
+typedef struct spool {
+    char name[SCHED_NAMELEN];
+    char model[SCHED_NAMELEN];
+    int32_t maxgpn;       /* GPUs of its largest node */
+    int32_t maxcpus;
+    int64_t maxmem;
+    int32_t nnodes;
+    int32_t *bucket;      /* [0..maxgpn]: head node of each free-GPU bucket */
+    int64_t free_gpus;    /* UP nodes only */
+    int32_t idle_nodes;   /* UP nodes with every GPU free */
+    int32_t *cells;       /* cells of this pool */
+    int32_t ncells;
+} spool;
+
+/* A cell is the part of one block that lies in one pool. */
+typedef struct scell {
+    int32_t pool, block, spine;
+    int32_t idle_head;
+    int32_t idle_count;
+    int32_t count;        /* scratch: candidates in the current placement */
+} scell;
+
+typedef struct sblock {
+    char name[SCHED_NAMELEN];
+    int32_t spine;
+} sblock;
+
+/* A reservation of part of a node from start to end (half-open). */
+typedef struct sresv {
+    int32_t node, next;
+    int64_t start, end;
+    int32_t gpus, cpus;
+    int64_t mem;
+} sresv;
+
+struct sched {
+    snode *nodes;   int32_t nnodes, capnodes;
+    spool pools[SCHED_MAX_POOLS]; int32_t npools;
+    sblock *blocks; int32_t nblocks, capblocks;
+    char (*spines)[SCHED_NAMELEN]; int32_t nspines, capspines;
+    scell *cells;   int32_t ncells;
+    int finalized;
+
+    int policy;
+    int depth;      /* conservative: reservations per pass, 0 = unlimited */
+
+    sched_job *qhead, *qtail;  /* pending queue in priority order */
+    size_t npending;
+    sched_job *troot;          /* running set: treap by (start + time_limit, seq) */
+    size_t nrunning;
+    uint64_t seq;
+    uint64_t pass_no;
+
+    /* scratch of one pass (grown, never shrunk) */
+    sresv *rv;       size_t nrv, caprv;
+    int32_t *held;   int32_t nheld;      /* reserved nodes with free GPUs, out of the index */
+    int32_t *rnodes; int32_t nrnodes;    /* every node holding a reservation */
+    int32_t *touch;  int32_t ntouch;     /* nodes touched by the walk */
+    int32_t *cand;   int32_t *cand_gpus; int8_t *cand_pref; int32_t ncand;
+    int32_t *order;                      /* cells ordered for gang choice */
+    int32_t *quota;                      /* nodes to take from each chosen cell */
+    int64_t *spine_count;
+    int64_t *times;  size_t ntimes, captimes;
+    int32_t *pick;   int32_t npick;      /* chosen nodes */
+};
+
+/* index.c: the free-capacity index */
+void idx_remove(sched *s, int32_t n);
+void idx_insert(sched *s, int32_t n);
+
+/* running.c: the running set */
+static inline int64_t job_expected_end(const sched_job *j)
+{
+    return j->start + j->time_limit;
+}
+void run_insert(sched *s, sched_job *j);
+void run_remove(sched *s, sched_job *j);
+/* In-order walk; stops when fn returns non-zero (and returns that). */
+int run_walk(const sched *s, int (*fn)(sched_job *j, void *arg), void *arg);
+
+#endif

@@ -1,0 +1,391 @@
+/* sim.c: the event loop of the simulator and its summary statistics. */
+#include "sim.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+sched *sim_classic_machine(int64_t n, char *err, size_t errlen)
+{
+    if (n <= 0 || n > 100000000) {
+        snprintf(err, errlen, "procs: machine size must be between 1 and 100000000, got %lld",
+                 (long long)n);
+        return NULL;
+    }
+    sched *s = sched_create();
+    if (!s) {
+        snprintf(err, errlen, "out of memory");
+        return NULL;
+    }
+    sched_pool_add(s, "proc", "processor");
+    char name[32];
+    for (int64_t i = 0; i < n; i++) {
+        snprintf(name, sizeof name, "p%lld", (long long)i);
+        sched_node_add(s, name, 0, -1, 1, 0, 0);
+    }
+    if (sched_finalize(s, err, errlen) != 0) {
+        sched_destroy(s);
+        return NULL;
+    }
+    return s;
+}
+
+sched *sim_cluster_machine(const cluster_desc *c, char *err, size_t errlen)
+{
+    sched *s = sched_create();
+    if (!s) {
+        snprintf(err, errlen, "out of memory");
+        return NULL;
+    }
+    for (size_t i = 0; i < c->npools; i++)
+        if (sched_pool_add(s, c->pools[i].name, c->pools[i].model) < 0) {
+            snprintf(err, errlen, "cluster: pool %s: duplicate or more than %d pools",
+                     c->pools[i].name, SCHED_MAX_POOLS);
+            goto fail;
+        }
+    for (size_t i = 0; i < c->nblocks; i++)
+        if (sched_block_add(s, c->blocks[i].name, c->blocks[i].spine) < 0) {
+            snprintf(err, errlen, "cluster: block %s: duplicate", c->blocks[i].name);
+            goto fail;
+        }
+    for (size_t i = 0; i < c->nnodes; i++) {
+        const cluster_node *n = &c->nodes[i];
+        if (sched_node_add(s, n->name, n->pool, n->block, n->gpus, n->cpus, n->mem_mb) < 0) {
+            snprintf(err, errlen, "cluster: node %s: invalid", n->name);
+            goto fail;
+        }
+    }
+    if (sched_finalize(s, err, errlen) != 0)
+        goto fail;
+    return s;
+fail:
+    sched_destroy(s);
+    return NULL;
+}
+
+/* ---- a binary min-heap of running jobs by end time: O(log R) ---------- */
+typedef struct heap {
+    sim_job **a;
+    size_t n, cap;
+} heap;
+
+static void heap_push(heap *h, sim_job *j)
+{
+    if (h->n == h->cap) {
+        h->cap = h->cap ? h->cap * 2 : 1024;
+        sim_job **na = realloc(h->a, h->cap * sizeof *na);
+        if (!na)
+            abort();
+        h->a = na;
+    }
+    size_t i = h->n++;
+    while (i > 0) {
+        size_t p = (i - 1) / 2;
+        if (h->a[p]->end <= j->end)
+            break;
+        h->a[i] = h->a[p];
+        i = p;
+    }
+    h->a[i] = j;
+}
+
+static sim_job *heap_pop(heap *h)
+{
+    sim_job *top = h->a[0];
+    sim_job *last = h->a[--h->n];
+    size_t i = 0;
+    for (;;) {
+        size_t c = 2 * i + 1;
+        if (c >= h->n)
+            break;
+        if (c + 1 < h->n && h->a[c + 1]->end < h->a[c]->end)
+            c++;
+        if (last->end <= h->a[c]->end)
+            break;
+        h->a[i] = h->a[c];
+        i = c;
+    }
+    if (h->n > 0)
+        h->a[i] = last;
+    return top;
+}
+
+typedef struct loop {
+    heap ends;
+} loop;
+
+static void on_start(sched_job *sj, void *arg)
+{
+    loop *l = arg;
+    sim_job *j = (sim_job *)sj; /* sj is the first member */
+    j->end = sj->start + j->run_eff;
+    j->size = sj->alloced_gpus;
+    heap_push(&l->ends, j);
+}
+
+/* Arrival order: submit time, then id as a number, then line order. */
+static int arrival_cmp(const void *a, const void *b)
+{
+    const sim_job *x = *(sim_job *const *)a, *y = *(sim_job *const *)b;
+    if (x->sj.submit != y->sj.submit)
+        return x->sj.submit < y->sj.submit ? -1 : 1;
+    if (x->sj.id != y->sj.id)
+        return x->sj.id < y->sj.id ? -1 : 1;
+    return x->input < y->input ? -1 : x->input > y->input;
+}
+
+static int cmp_i64(const void *a, const void *b)
+{
+    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+static uint64_t pool_mask(const sched *s, const char *spec, int *bad)
+{
+    uint64_t m = 0;
+    *bad = 0;
+    if (!spec || !*spec)
+        return 0;
+    const char *p = spec;
+    while (*p) {
+        const char *e = strchr(p, '|');
+        size_t n = e ? (size_t)(e - p) : strlen(p);
+        char name[SCHED_NAMELEN];
+        snprintf(name, sizeof name, "%.*s", (int)n, p);
+        int i = sched_pool_find(s, name);
+        if (i >= 0)
+            m |= (uint64_t)1 << i;
+        p += n;
+        if (*p == '|')
+            p++;
+    }
+    if (m == 0)
+        *bad = 1; /* names no pool of this cluster */
+    return m;
+}
+
+static void summarize(sim_result *r, int64_t capacity)
+{
+    sim_summary *sm = &r->summary;
+    memset(sm, 0, sizeof *sm);
+    sm->jobs = (int64_t)r->njobs;
+    sm->dropped = r->dropped;
+    sm->capacity = capacity;
+    if (r->njobs == 0)
+        return;
+    int64_t first = INT64_MAX, last = INT64_MIN;
+    double work = 0, wsum = 0, bsd = 0;
+    int64_t *w = malloc(r->njobs * sizeof *w);
+    if (!w)
+        abort();
+    for (size_t i = 0; i < r->njobs; i++) {
+        const sim_job *j = &r->jobs[i];
+        int64_t wait = j->sj.start - j->sj.submit;
+        w[i] = wait;
+        if (j->sj.submit < first)
+            first = j->sj.submit;
+        if (j->end > last)
+            last = j->end;
+        work += (double)j->size * (double)j->run_eff;
+        wsum += (double)wait;
+        double run = (double)j->run_eff;
+        double sd = ((double)wait + run) / (run > 10 ? run : 10);
+        bsd += sd > 1 ? sd : 1;
+    }
+    sm->makespan = last - first;
+    sm->utilization = sm->makespan > 0 ? work / ((double)capacity * (double)sm->makespan) : 0;
+    sm->mean_wait = wsum / (double)r->njobs;
+    sm->mean_bounded_slowdown = bsd / (double)r->njobs;
+    qsort(w, r->njobs, sizeof *w, cmp_i64);
+    size_t n = r->njobs;
+    sm->median_wait = n % 2 ? (double)w[n / 2] : ((double)w[n / 2 - 1] + (double)w[n / 2]) / 2;
+    double rank = 0.95 * (double)(n - 1);
+    size_t lo = (size_t)floor(rank);
+    size_t hi = lo + 1 < n ? lo + 1 : lo;
+    double frac = rank - (double)lo;
+    sm->p95_wait = (double)w[lo] + ((double)w[hi] - (double)w[lo]) * frac;
+    free(w);
+}
+
+int sim_run(sched *s, int classic, const trace *t, const sim_options *o,
+            sim_result *out, char *err, size_t errlen)
+{
+    memset(out, 0, sizeof *out);
+    int64_t capacity = sched_total_gpus(s);
+    sched_set_policy(s, o->policy);
+    sched_set_depth(s, o->depth);
+
+    out->jobs = calloc(t->njobs ? t->njobs : 1, sizeof *out->jobs);
+    sim_job **arr = malloc((t->njobs ? t->njobs : 1) * sizeof *arr);
+    if (!out->jobs || !arr) {
+        free(arr);
+        sched_destroy(s);
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    char serr[SCHED_ERRLEN];
+    for (size_t i = 0; i < t->njobs; i++) {
+        const trace_job *tj = &t->jobs[i];
+        if (tj->gpus <= 0 || tj->run < 0 || tj->submit < 0 ||
+            (classic && tj->gpus > capacity)) {
+            out->dropped++;
+            continue;
+        }
+        sim_job *j = &out->jobs[out->njobs];
+        j->input = (int32_t)i;
+        j->sj.id = tj->id;
+        j->sj.submit = tj->submit;
+        j->sj.time_limit = tj->estimate >= 0 ? tj->estimate : tj->run;
+        j->run_eff = tj->run < j->sj.time_limit ? tj->run : j->sj.time_limit;
+        j->sj.gpus = tj->gpus;
+        j->sj.nodes = tj->nodes;
+        j->sj.gpus_per_node = tj->gpus_per_node;
+        j->sj.cpus_per_gpu = classic ? 0 : tj->cpus_per_gpu;
+        j->sj.mem_per_gpu_mb = classic ? 0 : tj->mem_per_gpu_mb;
+        j->sj.user = tj->user;
+        j->sj.account = tj->group;
+        int bad = 0;
+        j->sj.pools = classic ? 0 : pool_mask(s, tj->pool, &bad);
+        j->size = tj->gpus;
+        if (bad) {
+            /* a pool this cluster does not have: it can never run here */
+            out->dropped++;
+            out->dropped_never_fit++;
+            continue;
+        }
+        arr[out->njobs++] = j;
+    }
+    qsort(arr, out->njobs, sizeof *arr, arrival_cmp);
+
+    loop l;
+    memset(&l, 0, sizeof l);
+    size_t next = 0, done = 0, since = 0;
+    while (next < out->njobs || l.ends.n > 0) {
+        int64_t now;
+        if (l.ends.n > 0 && (next >= out->njobs || l.ends.a[0]->end <= arr[next]->sj.submit))
+            now = l.ends.a[0]->end;
+        else
+            now = arr[next]->sj.submit;
+        while (l.ends.n > 0 && l.ends.a[0]->end == now) {
+            sim_job *j = heap_pop(&l.ends);
+            sched_job_end(s, &j->sj, now);
+            done++;
+            since++;
+        }
+        while (next < out->njobs && arr[next]->sj.submit == now) {
+            sim_job *j = arr[next++];
+            if (sched_submit(s, &j->sj, serr, sizeof serr) != 0) {
+                /* larger than any allowed pool: never runs; counted apart */
+                j->sj.state = SCHED_JOB_DONE;
+                j->sj.start = -1;
+                out->dropped_never_fit++;
+                done++;
+            }
+        }
+        sched_pass(s, now, on_start, &l);
+        if (o->progress && since >= 65536) {
+            o->progress(done, out->njobs, now, o->progress_arg);
+            since = 0;
+        }
+    }
+    free(l.ends.a);
+    free(arr);
+
+    /* jobs refused by the scheduler leave the simulated set, order kept */
+    if (out->dropped_never_fit) {
+        size_t k = 0;
+        for (size_t i = 0; i < out->njobs; i++)
+            if (out->jobs[i].sj.start >= 0)
+                out->jobs[k++] = out->jobs[i];
+        out->dropped += (int64_t)(out->njobs - k);
+        out->njobs = k;
+    }
+    if (sched_pending_count(s) != 0) {
+        snprintf(err, errlen, "simulation ended with %zu jobs still pending",
+                 sched_pending_count(s));
+        sched_destroy(s);
+        return -1;
+    }
+    sched_destroy(s);
+    if (o->progress)
+        o->progress(out->njobs, out->njobs, 0, o->progress_arg);
+    summarize(out, capacity);
+    return 0;
+}
+
+void sim_result_free(sim_result *r)
+{
+    if (!r)
+        return;
+    free(r->jobs);
+    memset(r, 0, sizeof *r);
+}
+
+void sim_format_double(double v, char *buf, size_t len)
+{
+    if (!isfinite(v)) {
+        snprintf(buf, len, "null");
+        return;
+    }
+    for (int prec = 1; prec <= 17; prec++) {
+        snprintf(buf, len, "%.*g", prec, v);
+        if (strtod(buf, NULL) == v)
+            break;
+    }
+    if (!strpbrk(buf, ".eEn")) {
+        size_t n = strlen(buf);
+        if (n + 2 < len)
+            memcpy(buf + n, ".0", 3);
+    }
+}
+
+int sim_write_jobs_csv(const sim_result *r, const trace *t, const char *path,
+                       char *err, size_t errlen)
+{
+    FILE *f = fopen(path, "w");
+    if (!f) {
+        snprintf(err, errlen, "%s: %s", path, strerror(errno));
+        return -1;
+    }
+    (void)t;
+    fputs("id,submit,start,end,size\n", f);
+    for (size_t i = 0; i < r->njobs; i++) {
+        const sim_job *j = &r->jobs[i];
+        fprintf(f, "%lld,%lld,%lld,%lld,%d\n", (long long)j->sj.id, (long long)j->sj.submit,
+                (long long)j->sj.start, (long long)j->end, j->size);
+    }
+    if (fclose(f) != 0) {
+        snprintf(err, errlen, "%s: write failed: %s", path, strerror(errno));
+        return -1;
+    }
+    return 0;
+}
+
+int sim_write_summary_json(const sim_result *r, const char *path, char *err, size_t errlen)
+{
+    FILE *f = fopen(path, "w");
+    if (!f) {
+        snprintf(err, errlen, "%s: %s", path, strerror(errno));
+        return -1;
+    }
+    const sim_summary *s = &r->summary;
+    char u[40], mw[40], md[40], p95[40], bsd[40];
+    sim_format_double(s->utilization, u, sizeof u);
+    sim_format_double(s->mean_wait, mw, sizeof mw);
+    sim_format_double(s->median_wait, md, sizeof md);
+    sim_format_double(s->p95_wait, p95, sizeof p95);
+    sim_format_double(s->mean_bounded_slowdown, bsd, sizeof bsd);
+    fprintf(f,
+            "{\n  \"jobs\": %lld,\n  \"dropped\": %lld,\n  \"makespan\": %lld,\n"
+            "  \"utilization\": %s,\n  \"mean_wait\": %s,\n  \"median_wait\": %s,\n"
+            "  \"p95_wait\": %s,\n  \"mean_bounded_slowdown\": %s\n}\n",
+            (long long)s->jobs, (long long)s->dropped, (long long)s->makespan, u, mw, md, p95,
+            bsd);
+    if (fclose(f) != 0) {
+        snprintf(err, errlen, "%s: write failed: %s", path, strerror(errno));
+        return -1;
+    }
+    return 0;
+}
