@@ -48,6 +48,8 @@ void sched_destroy(sched *s)
     for (int32_t p = 0; p < s->npools; p++) {
         free(s->pools[p].bucket);
         free(s->pools[p].cells);
+        free(s->pools[p].pt);
+        free(s->pools[p].pf);
     }
     /* jobs belong to the caller; their allocation arrays belong to us */
     for (sched_job *j = s->qhead; j; j = j->qnext) {
@@ -141,6 +143,8 @@ int sched_node_add(sched *s, const char *name, int pool, int block,
     spool *p = &s->pools[pool];
     if (gpus > p->maxgpn)
         p->maxgpn = gpus;
+    if (p->mingpn == 0 || gpus < p->mingpn)
+        p->mingpn = gpus;
     if (cpus > p->maxcpus)
         p->maxcpus = cpus;
     if (mem_mb > p->maxmem)

@@ -379,50 +379,9 @@ static int place_now(sched *s, const sched_job *j, int64_t now, int64_t b, req *
     return -1;
 }
 
-/* ---- placement at a later time (conservative backfill) ------------------
- * Every UP node of each allowed pool is weighed over [a, b), a > now.
- * Nodes already busy before a (or holding reservations) are preferred, so
- * idle nodes stay free for jobs that can start sooner. O(N x (running +
- * reservations per node)). */
-static int place_at(sched *s, const sched_job *j, int64_t now, int64_t a, int64_t b, req *out)
-{
-    for (int pool = 0; pool < s->npools; pool++) {
-        req r;
-        if (!pool_allowed(j, pool) || job_req(s, j, pool, &r) != 0)
-            continue;
-        cand_reset(s);
-        for (int32_t i = 0; i < s->nnodes; i++) {
-            snode *n = &s->nodes[i];
-            if (n->pool != pool || n->state != SCHED_NODE_UP)
-                continue;
-            avail v = node_avail(s, n, now, a, b);
-            int8_t pref = n->free_gpus < n->cap_gpus || n->res_head >= 0;
-            if (r.whole ? fits_whole(&v, n) : fits_single(&v, &r))
-                cand_add(s, i, v.g, pref);
-        }
-        if (!r.whole) {
-            int32_t n = best_fit_cand(s);
-            if (n < 0)
-                continue;
-            s->pick[0] = n;
-            s->npick = 1;
-            *out = r;
-            return pool;
-        }
-        cells_reset(s, pool, 0);
-        for (int32_t i = 0; i < s->ncand; i++)
-            s->cells[s->nodes[s->cand[i]].cell].count++;
-        int32_t nc = choose_cells(s, pool, r.k, s->quota);
-        if (nc == 0)
-            continue;
-        take_from_cells(s, nc, s->quota, 0);
-        *out = r;
-        return pool;
-    }
-    return -1;
-}
-
 /* ---- reservations ------------------------------------------------------ */
+
+static void prof_sub(sched *s, int pool, int64_t a, int64_t b, int64_t g);
 
 /* Record a reservation of job j on the picked nodes from T. A reserved node
  * with free GPUs leaves the index for the rest of the pass (s->held): from
@@ -450,6 +409,7 @@ static void reserve(sched *s, sched_job *j, const req *r, int64_t T)
         v->mem = r->whole ? nd->cap_mem : r->m;
         v->next = nd->res_head;
         nd->res_head = (int32_t)s->nrv++;
+        prof_sub(s, nd->pool, T, end, v->gpus);
     }
     j->est_start = T;
 }
@@ -587,45 +547,179 @@ static int reserve_walk(sched *s, sched_job *j)
     return ok;
 }
 
-/* Later reservations (conservative): try each time at which capacity can
- * grow (an expected end of a running job or the end of a reservation), in
- * order, and take the first at which the job fits around every earlier
- * reservation. O(times x N). */
-static int collect_time(sched_job *rj, void *arg)
+/* ---- availability profiles (conservative backfill) ----------------------
+ * Per pool, a step function of free GPUs over time: free now, plus every
+ * running job's GPUs back at its expected end, minus every reservation over
+ * its window. It counts GPUs, not nodes, so it is a necessary condition
+ * only: a time it rejects is skipped in O(1) per step, and a time it accepts
+ * is then checked node by node (place_at). Built once per pass in
+ * O(R + P), updated in O(P) per reservation. */
+static size_t prof_split(spool *p, int64_t t)
 {
-    sched *s = arg;
-    s->times = grow(s->times, &s->captimes, s->ntimes + 1, sizeof *s->times);
-    s->times[s->ntimes++] = job_expected_end(rj);
+    /* index of the breakpoint at t, creating it; t >= p->pt[0] */
+    size_t lo = 0, hi = p->pn;
+    while (lo < hi) {
+        size_t mid = (lo + hi) / 2;
+        if (p->pt[mid] < t)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    if (lo < p->pn && p->pt[lo] == t)
+        return lo;
+    size_t cap = p->pcap;
+    p->pt = grow(p->pt, &cap, p->pn + 1, sizeof *p->pt);
+    cap = p->pcap;
+    p->pf = grow(p->pf, &cap, p->pn + 1, sizeof *p->pf);
+    p->pcap = cap;
+    memmove(p->pt + lo + 1, p->pt + lo, (p->pn - lo) * sizeof *p->pt);
+    memmove(p->pf + lo + 1, p->pf + lo, (p->pn - lo) * sizeof *p->pf);
+    p->pt[lo] = t;
+    p->pf[lo] = p->pf[lo - 1]; /* lo > 0: t > pt[0] */
+    p->pn++;
+    return lo;
+}
+
+static void prof_sub(sched *s, int pool, int64_t a, int64_t b, int64_t g)
+{
+    spool *p = &s->pools[pool];
+    if (!s->prof_built || b <= a || g == 0)
+        return;
+    if (a < p->pt[0])
+        a = p->pt[0];
+    size_t i = prof_split(p, a);
+    size_t e = prof_split(p, b);
+    for (; i < e; i++)
+        p->pf[i] -= g;
+}
+
+typedef struct prof_ctx {
+    sched *s;
+    int64_t now;
+} prof_ctx;
+
+static int prof_release(sched_job *rj, void *arg)
+{
+    prof_ctx *c = arg;
+    spool *p = &c->s->pools[rj->pool];
+    int64_t g = 0;
+    for (int32_t i = 0; i < rj->nalloc; i++)
+        if (c->s->nodes[rj->alloc[i].node].state == SCHED_NODE_UP)
+            g += rj->alloc[i].gpus;
+    int64_t e = job_expected_end(rj);
+    if (e <= c->now) {
+        p->pf[0] += g; /* ends at this instant: free for any later window */
+        return 0;
+    }
+    if (p->pt[p->pn - 1] == e) {
+        p->pf[p->pn - 1] += g;
+        return 0;
+    }
+    size_t cap = p->pcap;
+    p->pt = grow(p->pt, &cap, p->pn + 1, sizeof *p->pt);
+    cap = p->pcap;
+    p->pf = grow(p->pf, &cap, p->pn + 1, sizeof *p->pf);
+    p->pcap = cap;
+    p->pt[p->pn] = e;
+    p->pf[p->pn] = p->pf[p->pn - 1] + g;
+    p->pn++;
     return 0;
 }
 
-static int cmp_i64(const void *a, const void *b)
+static void prof_build(sched *s, int64_t now)
 {
-    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
-    return x < y ? -1 : x > y;
+    for (int pool = 0; pool < s->npools; pool++) {
+        spool *p = &s->pools[pool];
+        size_t cap = p->pcap;
+        p->pt = grow(p->pt, &cap, 1, sizeof *p->pt);
+        cap = p->pcap;
+        p->pf = grow(p->pf, &cap, 1, sizeof *p->pf);
+        p->pcap = cap;
+        p->pt[0] = now;
+        p->pf[0] = p->free_gpus;
+        p->pn = 1;
+    }
+    prof_ctx c = {s, now};
+    run_walk(s, prof_release, &c);
+    s->prof_built = 1;
+    for (size_t i = 0; i < s->nrv; i++) {
+        const sresv *v = &s->rv[i];
+        prof_sub(s, s->nodes[v->node].pool, v->start, v->end, v->gpus);
+    }
 }
 
+/* The first breakpoint index >= from (t > now) at which the profile keeps
+ * at least `need` GPUs free for `len` seconds; pn if none. Amortized O(P):
+ * a failing step moves the start past it. */
+static size_t prof_earliest(const spool *p, size_t from, int64_t len, int64_t need)
+{
+    size_t i = from;
+    while (i < p->pn) {
+        size_t m = i;
+        while (m < p->pn && p->pt[m] < p->pt[i] + len && p->pf[m] >= need)
+            m++;
+        if (m == p->pn || p->pt[m] >= p->pt[i] + len)
+            return i;
+        i = m + 1;
+    }
+    return p->pn;
+}
+
+/* Later reservations (conservative): the earliest time at which the job's
+ * GPUs stay free in its pool's profile for its whole time limit, around
+ * every earlier reservation. These reservations hold capacity in the
+ * profile, not concrete nodes: exact for pools of interchangeable units
+ * (the classic model: one processor per node, where any free processors
+ * will do), and for gangs of multi-GPU nodes a count of GPUs that the first
+ * reservation's concrete nodes back up. O(P) per allowed pool. */
 static int reserve_later(sched *s, sched_job *j, int64_t now)
 {
-    s->ntimes = 0;
-    run_walk(s, collect_time, s);
-    s->times = grow(s->times, &s->captimes, s->ntimes + s->nrv, sizeof *s->times);
-    for (size_t i = 0; i < s->nrv; i++)
-        s->times[s->ntimes++] = s->rv[i].end;
-    qsort(s->times, s->ntimes, sizeof *s->times, cmp_i64);
-    int64_t last = now;
-    for (size_t i = 0; i < s->ntimes; i++) {
-        int64_t t = s->times[i];
-        if (t <= last)
-            continue;
-        last = t;
+    if (!s->prof_built)
+        prof_build(s, now);
+    int64_t len = j->time_limit > 0 ? j->time_limit : 1;
+    int64_t best_t = INT64_MAX, best_need = 0;
+    int best_pool = -1;
+    for (int pool = 0; pool < s->npools; pool++) {
         req r;
-        if (place_at(s, j, now, t, t + j->time_limit, &r) >= 0) {
-            reserve(s, j, &r, t);
-            return 0;
+        if (!pool_allowed(j, pool) || job_req(s, j, pool, &r) != 0)
+            continue;
+        spool *p = &s->pools[pool];
+        int64_t need = r.whole ? (int64_t)r.k * p->mingpn : r.g;
+        /* from index 0: the first step counts GPUs of jobs ending at this
+         * very instant, so a reservation may begin now, once they are gone */
+        size_t i = prof_earliest(p, 0, len, need);
+        if (i < p->pn && p->pt[i] < best_t) {
+            best_t = p->pt[i];
+            best_pool = pool;
+            best_need = need;
         }
     }
-    return -1;
+    if (best_pool < 0)
+        return -1;
+    prof_sub(s, best_pool, best_t, best_t + len, best_need);
+    j->est_start = best_t;
+    return 0;
+}
+
+/* Conservative backfill: may job j start now without delaying any
+ * reservation in the profiles? (Concrete nodes are checked by place_now.)
+ * O(P). */
+static int prof_allows_now(sched *s, const sched_job *j, int64_t now)
+{
+    if (!s->prof_built)
+        prof_build(s, now);
+    if (j->time_limit == 0)
+        return 1; /* gone before any later reservation begins */
+    for (int pool = 0; pool < s->npools; pool++) {
+        req r;
+        if (!pool_allowed(j, pool) || job_req(s, j, pool, &r) != 0)
+            continue;
+        spool *p = &s->pools[pool];
+        int64_t need = r.whole ? (int64_t)r.k * p->mingpn : r.g;
+        if (prof_earliest(p, 0, j->time_limit, need) == 0)
+            return 1;
+    }
+    return 0;
 }
 
 /* End of pass: reservations vanish, held nodes return to the index. O(held). */
@@ -640,6 +734,7 @@ static void release_holds(sched *s)
     }
     s->nrnodes = s->nheld = 0;
     s->nrv = 0;
+    s->prof_built = 0;
 }
 
 static int64_t start_on_pick(sched *s, sched_job *j, int pool, const req *r, int64_t now)
@@ -658,6 +753,7 @@ static int64_t start_on_pick(sched *s, sched_job *j, int pool, const req *r, int
     }
     j->alloced_gpus = (int32_t)gpus;
     sched_start_job(s, j, now);
+    prof_sub(s, pool, now, job_expected_end(j), gpus);
     return gpus;
 }
 
@@ -695,7 +791,9 @@ int sched_pass(sched *s, int64_t now, sched_start_fn fn, void *arg)
         }
         int64_t b = now + j->time_limit;
         req r;
-        int pool = place_now(s, j, now, b, &r);
+        int pool = -1;
+        if (nres <= 1 || prof_allows_now(s, j, now))
+            pool = place_now(s, j, now, b, &r);
         if (pool >= 0) {
             free_total -= start_on_pick(s, j, pool, &r, now);
             started++;

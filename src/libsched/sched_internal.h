@@ -46,6 +46,11 @@ typedef struct spool {
     int32_t idle_nodes;   /* UP nodes with every GPU free */
     int32_t *cells;       /* cells of this pool */
     int32_t ncells;
+    int32_t mingpn;       /* GPUs of its smallest node */
+    /* pass scratch: the pool's availability profile, free GPUs f[i] on
+     * [t[i], t[i+1]), built on demand by conservative backfill */
+    int64_t *pt, *pf;
+    size_t pn, pcap;
 } spool;
 
 /* A cell is the part of one block that lies in one pool. */
@@ -86,6 +91,7 @@ struct sched {
     size_t nrunning;
     uint64_t seq;
     uint64_t pass_no;
+    int prof_built;            /* pools' profiles are valid in this pass */
 
     /* scratch of one pass (grown, never shrunk) */
     sresv *rv;       size_t nrv, caprv;

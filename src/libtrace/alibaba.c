@@ -56,8 +56,8 @@ static void fail(const where *w, const char *fmt, ...)
     va_end(ap);
 }
 
-/* Renders a field for an error message: quoted, short, control bytes
- * escaped, so that binary garbage cannot garble a terminal. */
+/* Renders a field for an error message: quoted, short, control and
+ * non-ASCII bytes escaped, so that binary garbage cannot garble a terminal. */
 static void quote(char *dst, size_t dstlen, span s)
 {
     size_t o = 0;
@@ -69,7 +69,8 @@ static void quote(char *dst, size_t dstlen, span s)
             o += 3;
             break;
         }
-        if (c < 0x20 || c == 0x7f || c == '"' || c == '\\')
+        /* Bytes >= 0x80 too: CSV input may be any binary, not UTF-8. */
+        if (c < 0x20 || c >= 0x7f || c == '"' || c == '\\')
             o += (size_t)snprintf(dst + o, dstlen - o, "\\x%02x", c);
         else
             dst[o++] = (char)c;
@@ -286,18 +287,19 @@ typedef struct builder {
     int64_t *node_lines; /* per node: source line, for duplicate reports */
 } builder;
 
-/* Grows *arr (of n elements of size sz, capacity *cap) to hold one more. */
-static int grow(void **arr, size_t n, size_t *cap, size_t sz)
+/* Returns arr (n elements of size sz, capacity *cap) with room for one
+ * more, or NULL, arr untouched, when memory runs out. The pointer is
+ * returned rather than stored through a void ** to stay within C's aliasing
+ * rules. */
+static void *grow(void *arr, size_t n, size_t *cap, size_t sz)
 {
     if (n < *cap)
-        return 0;
+        return arr;
     size_t ncap = *cap ? *cap * 2 : 16;
-    void *p = realloc(*arr, ncap * sz);
-    if (!p)
-        return -1;
-    *arr = p;
-    *cap = ncap;
-    return 0;
+    void *p = realloc(arr, ncap * sz);
+    if (p)
+        *cap = ncap;
+    return p;
 }
 
 /* The pool of a model, created on first sight. Pools are few (one per GPU
@@ -312,8 +314,10 @@ static int pool_of(builder *b, const char *model, int32_t *pool)
         }
     }
     size_t cap = b->pools_cap;
-    if (grow((void **)&c->pools, c->npools, &cap, sizeof *c->pools) != 0)
+    cluster_pool *pools = grow(c->pools, c->npools, &cap, sizeof *c->pools);
+    if (!pools)
         return -1;
+    c->pools = pools;
     /* pool_state is parallel to pools and grows with the same capacity. */
     if (cap != b->pools_cap) {
         struct pool_state *ps = realloc(b->pool_state, cap * sizeof *ps);
@@ -384,8 +388,10 @@ static int add_node(where *w, builder *b, const char *sn, const char *model, int
         goto oom;
     size_t k = b->pool_state[pool].nodes++;
     if (k % NODES_PER_BLOCK == 0) {
-        if (grow((void **)&c->blocks, c->nblocks, &b->blocks_cap, sizeof *c->blocks) != 0)
+        cluster_block *blocks = grow(c->blocks, c->nblocks, &b->blocks_cap, sizeof *c->blocks);
+        if (!blocks)
             goto oom;
+        c->blocks = blocks;
         cluster_block *bl = &c->blocks[c->nblocks];
         memset(bl, 0, sizeof *bl);
         int n = snprintf(bl->name, sizeof bl->name, "%s-b%zu", model, k / NODES_PER_BLOCK);
@@ -396,8 +402,10 @@ static int add_node(where *w, builder *b, const char *sn, const char *model, int
         b->pool_state[pool].block = (int32_t)c->nblocks++;
     }
     size_t cap = b->nodes_cap;
-    if (grow((void **)&c->nodes, c->nnodes, &cap, sizeof *c->nodes) != 0)
+    cluster_node *nodes = grow(c->nodes, c->nnodes, &cap, sizeof *c->nodes);
+    if (!nodes)
         goto oom;
+    c->nodes = nodes;
     if (cap != b->nodes_cap) {
         int64_t *nl = realloc(b->node_lines, cap * sizeof *nl);
         if (!nl)

@@ -330,21 +330,21 @@ static int get_text(const reader *r, const yaml_node_t *item, const yaml_node_t 
 
 /* ---- growth and names ------------------------------------------------- */
 
-/* Makes room for want elements in *arr (capacity *cap). cluster_desc keeps
- * no capacities, so the reader tracks them. */
-static int reserve(void **arr, size_t want, size_t *cap, size_t sz)
+/* Returns arr (capacity *cap elements of size sz) with room for want >= 1
+ * elements, or NULL, arr untouched, when memory runs out. cluster_desc keeps
+ * no capacities, so the reader tracks them; the pointer is returned rather
+ * than stored through a void ** to stay within C's aliasing rules. */
+static void *reserve(void *arr, size_t want, size_t *cap, size_t sz)
 {
     if (want <= *cap)
-        return 0;
+        return arr;
     size_t ncap = *cap ? *cap : 16;
     while (ncap < want)
         ncap *= 2;
-    void *p = realloc(*arr, ncap * sz);
-    if (!p)
-        return -1;
-    *arr = p;
-    *cap = ncap;
-    return 0;
+    void *p = realloc(arr, ncap * sz);
+    if (p)
+        *cap = ncap;
+    return p;
 }
 
 static int cmp_named(const void *a, const void *b)
@@ -402,8 +402,12 @@ static int read_pools(reader *r, const yaml_node_t *section)
     size_t n;
     if (read_list(r, section, "pools", &items, &n) != 0)
         return -1;
-    if (reserve((void **)&c->pools, n, &r->pools_cap, sizeof *c->pools) != 0)
-        return out_of_memory(r, section);
+    if (n > 0) {
+        cluster_pool *pools = reserve(c->pools, n, &r->pools_cap, sizeof *c->pools);
+        if (!pools)
+            return out_of_memory(r, section);
+        c->pools = pools;
+    }
     r->pools_by_name = malloc((n ? n : 1) * sizeof *r->pools_by_name);
     if (!r->pools_by_name)
         return out_of_memory(r, section);
@@ -435,8 +439,10 @@ static int push_node(reader *r, const cluster_node *nd, int64_t line)
 {
     cluster_desc *c = r->c;
     size_t cap = r->nodes_cap;
-    if (reserve((void **)&c->nodes, c->nnodes + 1, &cap, sizeof *c->nodes) != 0)
+    cluster_node *nodes = reserve(c->nodes, c->nnodes + 1, &cap, sizeof *c->nodes);
+    if (!nodes)
         return -1;
+    c->nodes = nodes;
     if (cap != r->nodes_cap) {
         int64_t *nl = realloc(r->node_lines, cap * sizeof *nl);
         if (!nl)
@@ -461,6 +467,7 @@ enum {
     BLOCK_NAME_PREFIX,
     BLOCK_NKEYS
 };
+_Static_assert(BLOCK_NKEYS <= MAX_KEYS, "MAX_KEYS must cover a block's keys");
 static const char *const block_keys[BLOCK_NKEYS] = {
     "name", "spine", "nodes", "pool", "gpus_per_node", "cpus_per_node", "memory_gb_per_node",
     "name_prefix",
@@ -538,8 +545,12 @@ static int read_blocks(reader *r, const yaml_node_t *section)
     size_t n;
     if (read_list(r, section, "blocks", &items, &n) != 0)
         return -1;
-    if (reserve((void **)&c->blocks, n, &r->blocks_cap, sizeof *c->blocks) != 0)
-        return out_of_memory(r, section);
+    if (n > 0) {
+        cluster_block *blocks = reserve(c->blocks, n, &r->blocks_cap, sizeof *c->blocks);
+        if (!blocks)
+            return out_of_memory(r, section);
+        c->blocks = blocks;
+    }
     r->blocks_by_name = malloc((n ? n : 1) * sizeof *r->blocks_by_name);
     if (!r->blocks_by_name)
         return out_of_memory(r, section);
@@ -664,18 +675,25 @@ static int read_cluster(reader *r)
 }
 
 /* Reports a libyaml error (syntax, bad encoding, out of memory). */
-static void fail_yaml(const reader *r, const yaml_parser_t *p)
+static void fail_yaml(const reader *r, const yaml_parser_t *p, const char *buf, size_t len)
 {
     if (p->error == YAML_MEMORY_ERROR) {
         fail_line(r, 1, "out of memory");
         return;
     }
     int64_t line = (int64_t)p->problem_mark.line + 1;
+    /* Encoding errors carry a byte offset, not a mark: count the lines. */
+    if (p->error == YAML_READER_ERROR) {
+        line = 1;
+        for (size_t i = 0; i < p->problem_offset && i < len; i++)
+            line += buf[i] == '\n';
+    }
+    const char *problem = p->problem ? p->problem : "syntax error";
     if (p->context)
-        fail_line(r, line, "yaml: %s %s (line %zu)", p->problem ? p->problem : "syntax error",
-                  p->context, p->context_mark.line + 1);
+        fail_line(r, line, "yaml: %s (%s started on line %zu)", problem, p->context,
+                  p->context_mark.line + 1);
     else
-        fail_line(r, line, "yaml: %s", p->problem ? p->problem : "syntax error");
+        fail_line(r, line, "yaml: %s", problem);
 }
 
 int cluster_yaml_parse(const char *buf, size_t len, const char *fname, cluster_desc *out,
@@ -696,7 +714,7 @@ int cluster_yaml_parse(const char *buf, size_t len, const char *fname, cluster_d
     }
     yaml_parser_set_input_string(&parser, (const unsigned char *)buf, len);
     if (!yaml_parser_load(&parser, &doc)) {
-        fail_yaml(&r, &parser);
+        fail_yaml(&r, &parser, buf, len);
         yaml_parser_delete(&parser);
         return -1;
     }
@@ -706,7 +724,7 @@ int cluster_yaml_parse(const char *buf, size_t len, const char *fname, cluster_d
      * for once the first is valid, so the first error found is reported. */
     if (rc == 0) {
         if (!yaml_parser_load(&parser, &extra)) {
-            fail_yaml(&r, &parser);
+            fail_yaml(&r, &parser, buf, len);
             rc = -1;
         } else {
             const yaml_node_t *root = yaml_document_get_root_node(&extra);
