@@ -778,6 +778,7 @@ int sched_pass(sched *s, int64_t now, sched_start_fn fn, void *arg)
     int nres = 0, started = 0;
     int64_t free_total = sched_free_gpus(s);
     s->pass_no++;
+    s->unvisited_reason = SCHED_REASON_RESOURCES;
     sched_job *next;
     for (sched_job *j = s->qhead; j; j = next) {
         next = j->qnext;
@@ -803,12 +804,9 @@ int sched_pass(sched *s, int64_t now, sched_start_fn fn, void *arg)
         }
         if (nres >= limit) {
             if (s->policy == SCHED_FCFS) {
+                /* the rest wait behind this job: read lazily, O(1) */
                 j->reason = SCHED_REASON_RESOURCES;
-                for (j = next; j; j = j->qnext) {
-                    j->visited = s->pass_no;
-                    j->est_start = -1;
-                    j->reason = j->held ? SCHED_REASON_HELD : SCHED_REASON_PRIORITY;
-                }
+                s->unvisited_reason = SCHED_REASON_PRIORITY;
                 break;
             }
             j->reason = free_total >= job_min_gpus(j) ? SCHED_REASON_PRIORITY
@@ -832,6 +830,6 @@ int sched_job_reason(const sched *s, const sched_job *j)
     if (j->state != SCHED_JOB_PENDING)
         return SCHED_REASON_NONE;
     if (j->visited != s->pass_no)
-        return j->held ? SCHED_REASON_HELD : SCHED_REASON_RESOURCES;
+        return j->held ? SCHED_REASON_HELD : s->unvisited_reason;
     return j->reason;
 }

@@ -91,7 +91,8 @@ struct sched {
     size_t nrunning;
     uint64_t seq;
     uint64_t pass_no;
-    int prof_built;            /* pools' profiles are valid in this pass */
+    int prof_built;
+    int unvisited_reason;      /* reason of the jobs the last pass did not reach */            /* pools' profiles are valid in this pass */
 
     /* scratch of one pass (grown, never shrunk) */
     sresv *rv;       size_t nrv, caprv;
