@@ -114,6 +114,7 @@ static sim_job *heap_pop(heap *h)
 
 typedef struct loop {
     heap ends;
+    sim_result *r;
 } loop;
 
 static void on_start(sched_job *sj, void *arg)
@@ -122,7 +123,25 @@ static void on_start(sched_job *sj, void *arg)
     sim_job *j = (sim_job *)sj; /* sj is the first member */
     j->end = sj->start + j->run_eff;
     j->size = sj->alloced_gpus;
+    j->pool = sj->pool;
     heap_push(&l->ends, j);
+    sim_result *r = l->r;
+    if (r->classic)
+        return; /* one-processor nodes: the size says it all */
+    if (r->nplaced + (size_t)sj->nalloc > r->capplaced) {
+        size_t cap = r->capplaced ? r->capplaced * 2 : 4096;
+        while (cap < r->nplaced + (size_t)sj->nalloc)
+            cap *= 2;
+        sim_place *np = realloc(r->placed, cap * sizeof *np);
+        if (!np)
+            abort();
+        r->placed = np;
+        r->capplaced = cap;
+    }
+    j->first = (int64_t)r->nplaced;
+    j->nplaced = sj->nalloc;
+    for (int32_t i = 0; i < sj->nalloc; i++)
+        r->placed[r->nplaced++] = (sim_place){sj->alloc[i].node, sj->alloc[i].gpus};
 }
 
 /* Arrival order: submit time, then id as a number, then line order. */
@@ -213,7 +232,20 @@ int sim_run(sched *s, int classic, const trace *t, const sim_options *o,
             sim_result *out, char *err, size_t errlen)
 {
     memset(out, 0, sizeof *out);
+    out->classic = classic;
     int64_t capacity = sched_total_gpus(s);
+    if (!classic) {
+        out->nnodes = (size_t)sched_node_count(s);
+        out->npools = (size_t)sched_pool_count(s);
+        out->node_names = calloc(out->nnodes, sizeof *out->node_names);
+        out->pool_names = calloc(out->npools ? out->npools : 1, sizeof *out->pool_names);
+        if (!out->node_names || !out->pool_names)
+            abort();
+        for (size_t i = 0; i < out->nnodes; i++)
+            snprintf(out->node_names[i], SCHED_NAMELEN, "%s", sched_node_name(s, (int)i));
+        for (size_t i = 0; i < out->npools; i++)
+            snprintf(out->pool_names[i], SCHED_NAMELEN, "%s", sched_pool_name(s, (int)i));
+    }
     sched_set_policy(s, o->policy);
     sched_set_depth(s, o->depth);
 
@@ -261,6 +293,7 @@ int sim_run(sched *s, int classic, const trace *t, const sim_options *o,
 
     loop l;
     memset(&l, 0, sizeof l);
+    l.r = out;
     size_t next = 0, done = 0, since = 0;
     while (next < out->njobs || l.ends.n > 0) {
         int64_t now;
@@ -320,25 +353,26 @@ void sim_result_free(sim_result *r)
     if (!r)
         return;
     free(r->jobs);
+    free(r->placed);
+    free(r->node_names);
+    free(r->pool_names);
     memset(r, 0, sizeof *r);
 }
 
 void sim_format_double(double v, char *buf, size_t len)
 {
-    if (!isfinite(v)) {
-        snprintf(buf, len, "null");
-        return;
+    /* like Python's repr: the fewest digits that read back as v */
+    char tmp[40] = "null";
+    if (isfinite(v)) {
+        for (int prec = 1; prec <= 17; prec++) {
+            snprintf(tmp, sizeof tmp, "%.*g", prec, v);
+            if (strtod(tmp, NULL) == v)
+                break;
+        }
+        if (!strpbrk(tmp, ".eEn"))
+            strcat(tmp, ".0");
     }
-    for (int prec = 1; prec <= 17; prec++) {
-        snprintf(buf, len, "%.*g", prec, v);
-        if (strtod(buf, NULL) == v)
-            break;
-    }
-    if (!strpbrk(buf, ".eEn")) {
-        size_t n = strlen(buf);
-        if (n + 2 < len)
-            memcpy(buf + n, ".0", 3);
-    }
+    snprintf(buf, len, "%s", tmp);
 }
 
 int sim_write_jobs_csv(const sim_result *r, const trace *t, const char *path,
@@ -350,11 +384,19 @@ int sim_write_jobs_csv(const sim_result *r, const trace *t, const char *path,
         return -1;
     }
     (void)t;
-    fputs("id,submit,start,end,size\n", f);
+    fputs(r->classic ? "id,submit,start,end,size\n" : "id,submit,start,end,size,pool,nodes\n", f);
     for (size_t i = 0; i < r->njobs; i++) {
         const sim_job *j = &r->jobs[i];
-        fprintf(f, "%lld,%lld,%lld,%lld,%d\n", (long long)j->sj.id, (long long)j->sj.submit,
+        fprintf(f, "%lld,%lld,%lld,%lld,%d", (long long)j->sj.id, (long long)j->sj.submit,
                 (long long)j->sj.start, (long long)j->end, j->size);
+        if (!r->classic) {
+            fprintf(f, ",%s,", r->pool_names[j->pool]);
+            for (int32_t k = 0; k < j->nplaced; k++) {
+                const sim_place *p = &r->placed[j->first + k];
+                fprintf(f, "%s%s:%d", k ? ";" : "", r->node_names[p->node], p->gpus);
+            }
+        }
+        fputc('\n', f);
     }
     if (fclose(f) != 0) {
         snprintf(err, errlen, "%s: write failed: %s", path, strerror(errno));

@@ -24,7 +24,16 @@ typedef struct sim_job {
     int64_t end;         /* start + run_eff, once started */
     int32_t size;        /* GPUs (processors) it holds */
     int32_t input;       /* index in the trace */
+    int32_t pool;        /* pool it ran in */
+    int32_t nplaced;     /* its nodes: placed[first .. first + nplaced) of the result */
+    int64_t first;
 } sim_job;
+
+/* One node's share of a simulated job, kept after the job ends. */
+typedef struct sim_place {
+    int32_t node;
+    int32_t gpus;
+} sim_place;
 
 typedef struct sim_summary {
     int64_t jobs;
@@ -44,6 +53,12 @@ typedef struct sim_result {
     int64_t dropped;
     int64_t dropped_never_fit;  /* of which: larger than any allowed pool */
     sim_summary summary;
+    int classic;         /* run in the classic model */
+    sim_place *placed;   /* every started job's nodes (GPU clusters only) */
+    size_t nplaced, capplaced;
+    char (*node_names)[SCHED_NAMELEN];  /* of the machine, GPU clusters only */
+    char (*pool_names)[SCHED_NAMELEN];
+    size_t nnodes, npools;
 } sim_result;
 
 /* Progress: called now and then with jobs finished and jobs in total. */
@@ -69,7 +84,9 @@ int sim_run(sched *machine, int classic, const trace *t, const sim_options *o,
             sim_result *out, char *err, size_t errlen);
 void sim_result_free(sim_result *r);
 
-/* Writers: CSV "id,submit,start,end,size" and the JSON summary. */
+/* Writers: CSV "id,submit,start,end,size" (GPU clusters add the columns
+ * "pool,nodes": the pool and "node:gpus" pairs joined by ';'), and the JSON
+ * summary. */
 int sim_write_jobs_csv(const sim_result *r, const trace *t, const char *path,
                        char *err, size_t errlen);
 int sim_write_summary_json(const sim_result *r, const char *path, char *err, size_t errlen);
