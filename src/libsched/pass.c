@@ -315,11 +315,12 @@ static void cells_reset(sched *s, int pool, int with_idle)
  * ones. Returns the pool and fills s->pick, or -1.
  * Cost: O(1) rejection on pool totals; else O(gpus per node + held) for a
  * single node, O(cells + held + k) for a gang. */
-static int place_now(sched *s, const sched_job *j, int64_t now, int64_t b, req *out)
+static int place_now(sched *s, const sched_job *j, uint64_t pools, int64_t now, int64_t b,
+                     req *out)
 {
     for (int pool = 0; pool < s->npools; pool++) {
         req r;
-        if (!pool_allowed(j, pool) || job_req(s, j, pool, &r) != 0)
+        if (!(pools >> pool & 1) || !pool_allowed(j, pool) || job_req(s, j, pool, &r) != 0)
             continue;
         spool *p = &s->pools[pool];
         if (r.whole ? p->idle_nodes < r.k : p->free_gpus < r.g)
@@ -701,15 +702,16 @@ static int reserve_later(sched *s, sched_job *j, int64_t now)
     return 0;
 }
 
-/* Conservative backfill: may job j start now without delaying any
- * reservation in the profiles? (Concrete nodes are checked by place_now.)
- * O(P). */
-static int prof_allows_now(sched *s, const sched_job *j, int64_t now)
+/* Conservative backfill: in which pools may job j start now without
+ * delaying any reservation in the profiles? (Concrete nodes are then
+ * checked by place_now.) Returns a pool mask. O(P) per allowed pool. */
+static uint64_t prof_allows_now(sched *s, const sched_job *j, int64_t now)
 {
     if (!s->prof_built)
         prof_build(s, now);
     if (j->time_limit == 0)
-        return 1; /* gone before any later reservation begins */
+        return ~(uint64_t)0; /* gone before any later reservation begins */
+    uint64_t mask = 0;
     for (int pool = 0; pool < s->npools; pool++) {
         req r;
         if (!pool_allowed(j, pool) || job_req(s, j, pool, &r) != 0)
@@ -717,9 +719,9 @@ static int prof_allows_now(sched *s, const sched_job *j, int64_t now)
         spool *p = &s->pools[pool];
         int64_t need = r.whole ? (int64_t)r.k * p->mingpn : r.g;
         if (prof_earliest(p, 0, j->time_limit, need) == 0)
-            return 1;
+            mask |= (uint64_t)1 << pool;
     }
-    return 0;
+    return mask;
 }
 
 /* End of pass: reservations vanish, held nodes return to the index. O(held). */
@@ -792,9 +794,8 @@ int sched_pass(sched *s, int64_t now, sched_start_fn fn, void *arg)
         }
         int64_t b = now + j->time_limit;
         req r;
-        int pool = -1;
-        if (nres <= 1 || prof_allows_now(s, j, now))
-            pool = place_now(s, j, now, b, &r);
+        uint64_t pools = nres <= 1 ? ~(uint64_t)0 : prof_allows_now(s, j, now);
+        int pool = pools ? place_now(s, j, pools, now, b, &r) : -1;
         if (pool >= 0) {
             free_total -= start_on_pick(s, j, pool, &r, now);
             started++;
