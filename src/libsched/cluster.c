@@ -267,6 +267,25 @@ int sched_node_free_gpus(const sched *s, int node)
     return node >= 0 && node < s->nnodes ? s->nodes[node].free_gpus : -1;
 }
 
+int sched_node_get(const sched *s, int node, sched_node_info *o)
+{
+    if (node < 0 || node >= s->nnodes)
+        return -1;
+    const snode *n = &s->nodes[node];
+    o->name = n->name;
+    o->pool = s->pools[n->pool].name;
+    o->block = n->block >= 0 ? s->blocks[n->block].name : "";
+    o->gpus = n->cap_gpus;
+    o->free_gpus = n->free_gpus;
+    o->cpus = n->cap_cpus;
+    o->free_cpus = n->free_cpus;
+    o->mem_mb = n->cap_mem;
+    o->free_mem_mb = n->free_mem;
+    o->state = n->state;
+    o->njobs = n->nrun;
+    return 0;
+}
+
 int64_t sched_total_gpus(const sched *s)
 {
     int64_t t = 0;
@@ -366,7 +385,9 @@ static void queue_remove(sched *s, sched_job *j)
 int sched_job_shape(const sched *s, const sched_job *j, int pool,
                     int32_t *k, int32_t *g, int *whole);
 
-int sched_submit(sched *s, sched_job *j, char *err, size_t errlen)
+/* Validation shared by sched_check and sched_submit; returns the largest
+ * node count over the allowed pools (sizes the allocation), or -1. */
+static int32_t validate(const sched *s, const sched_job *j, char *err, size_t errlen)
 {
     if (!s->finalized) {
         snprintf(err, errlen, "cluster: not finalized");
@@ -406,11 +427,25 @@ int sched_submit(sched *s, sched_job *j, char *err, size_t errlen)
         return -1;
     }
     if (maxk == 0) {
-        snprintf(err, errlen, "gpus: the request (%d GPUs%s) can never fit any allowed pool",
-                 j->nodes > 0 ? j->nodes * (j->gpus_per_node ? j->gpus_per_node : 1) : j->gpus,
+        snprintf(err, errlen, "gpus: the request (%lld GPUs%s) can never fit any allowed pool",
+                 j->nodes > 0 ? (long long)j->nodes * (j->gpus_per_node ? j->gpus_per_node : 1)
+                              : (long long)j->gpus,
                  j->nodes > 0 ? " as a gang" : "");
         return -1;
     }
+    return maxk;
+}
+
+int sched_check(const sched *s, const sched_job *j, char *err, size_t errlen)
+{
+    return validate(s, j, err, errlen) < 0 ? -1 : 0;
+}
+
+int sched_submit(sched *s, sched_job *j, char *err, size_t errlen)
+{
+    int32_t maxk = validate(s, j, err, errlen);
+    if (maxk < 0)
+        return -1;
     j->alloc = xrealloc(NULL, (size_t)maxk * sizeof *j->alloc);
     j->alloc_cap = maxk;
     j->nalloc = 0;
@@ -502,6 +537,61 @@ void sched_job_end(sched *s, sched_job *j, int64_t now)
     free(j->alloc);
     j->alloc = NULL;
     j->alloc_cap = 0;
+}
+
+int sched_restore_running(sched *s, sched_job *j, const int32_t *nodes, int32_t nnodes,
+                          int64_t start, char *err, size_t errlen)
+{
+    if (nnodes < 1) {
+        snprintf(err, errlen, "nodes: a running job needs at least one node");
+        return -1;
+    }
+    int32_t pool = -1;
+    for (int32_t i = 0; i < nnodes; i++) {
+        if (nodes[i] < 0 || nodes[i] >= s->nnodes) {
+            snprintf(err, errlen, "nodes: unknown node index %d", nodes[i]);
+            return -1;
+        }
+        if (pool >= 0 && s->nodes[nodes[i]].pool != pool) {
+            snprintf(err, errlen, "nodes: a job's nodes must share one pool");
+            return -1;
+        }
+        pool = s->nodes[nodes[i]].pool;
+    }
+    int32_t k, g;
+    int whole;
+    if (sched_job_shape(s, j, pool, &k, &g, &whole) != 0 || k != nnodes) {
+        snprintf(err, errlen, "nodes: %d nodes do not match the job's request", nnodes);
+        return -1;
+    }
+    for (int32_t i = 0; i < nnodes; i++) {
+        const snode *n = &s->nodes[nodes[i]];
+        int64_t c = whole ? n->cap_cpus : (int64_t)g * j->cpus_per_gpu;
+        int64_t m = whole ? n->cap_mem : (int64_t)g * j->mem_per_gpu_mb;
+        int32_t gg = whole ? n->cap_gpus : g;
+        if (n->free_gpus < gg || n->free_cpus < c || n->free_mem < m) {
+            snprintf(err, errlen, "nodes: %s lacks the capacity", n->name);
+            return -1;
+        }
+    }
+    /* queue it as submit would, then start it where it ran */
+    if (sched_submit(s, j, err, errlen) != 0)
+        return -1;
+    int64_t gpus = 0;
+    j->pool = pool;
+    j->nalloc = nnodes;
+    for (int32_t i = 0; i < nnodes; i++) {
+        const snode *n = &s->nodes[nodes[i]];
+        sched_alloc *a = &j->alloc[i];
+        a->node = nodes[i];
+        a->gpus = whole ? n->cap_gpus : g;
+        a->cpus = whole ? n->cap_cpus : g * j->cpus_per_gpu;
+        a->mem_mb = whole ? n->cap_mem : (int64_t)g * j->mem_per_gpu_mb;
+        gpus += a->gpus;
+    }
+    j->alloced_gpus = (int32_t)gpus;
+    sched_start_job(s, j, start);
+    return 0;
 }
 
 size_t sched_pending_count(const sched *s) { return s->npending; }

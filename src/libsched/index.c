@@ -39,11 +39,10 @@ void idx_remove(sched *s, int32_t n)
     }
 }
 
-/* Lists are kept in node order so that placement is deterministic and
- * lowest-numbered nodes are used first; insertion walks from the head only
- * when the node is not the new smallest, which for idle lists of a block
- * is short (a block holds tens of nodes). For buckets the node goes at the
- * head: O(1), order among equal candidates is then most-recently-freed. */
+/* A node goes at the head of its lists: O(1). Among equal candidates the
+ * most recently freed node is used first; at start the lists read in node
+ * order. Either way placement is deterministic: the same events give the
+ * same nodes. */
 void idx_insert(sched *s, int32_t n)
 {
     snode *nd = &s->nodes[n];

@@ -380,6 +380,38 @@ static int place_now(sched *s, const sched_job *j, uint64_t pools, int64_t now, 
     return -1;
 }
 
+/* ---- placement at a later time (conservative backfill of gangs) ---------
+ * Every UP node of one pool is weighed over [a, b), around the
+ * running jobs and the concrete reservations. Nodes already busy before a
+ * (or holding reservations) are preferred, so idle nodes stay free for
+ * jobs that can start sooner. O(N x (running + reservations per node)). */
+static int place_at(sched *s, const sched_job *j, int pool, int64_t a, int64_t b, req *out)
+{
+    req r;
+    if (job_req(s, j, pool, &r) != 0 || !r.whole)
+        return -1;
+    cand_reset(s);
+    cells_reset(s, pool, 0);
+    for (int32_t i = 0; i < s->nnodes; i++) {
+        snode *n = &s->nodes[i];
+        if (n->pool != pool || n->state != SCHED_NODE_UP)
+            continue;
+        /* INT64_MIN as "now": capacity at a counts what runs past a, even
+         * when a is this very instant (after its ends) */
+        avail v = node_avail(s, n, INT64_MIN, a, b);
+        if (fits_whole(&v, n)) {
+            cand_add(s, i, v.g, n->free_gpus < n->cap_gpus || n->res_head >= 0);
+            s->cells[n->cell].count++;
+        }
+    }
+    int32_t nc = choose_cells(s, pool, r.k, s->quota);
+    if (nc == 0)
+        return -1;
+    take_from_cells(s, nc, s->quota, 0);
+    *out = r;
+    return pool;
+}
+
 /* ---- reservations ------------------------------------------------------ */
 
 static void prof_sub(sched *s, int pool, int64_t a, int64_t b, int64_t g);
@@ -668,35 +700,49 @@ static size_t prof_earliest(const spool *p, size_t from, int64_t len, int64_t ne
 
 /* Later reservations (conservative): the earliest time at which the job's
  * GPUs stay free in its pool's profile for its whole time limit, around
- * every earlier reservation. These reservations hold capacity in the
- * profile, not concrete nodes: exact for pools of interchangeable units
- * (the classic model: one processor per node, where any free processors
- * will do), and for gangs of multi-GPU nodes a count of GPUs that the first
- * reservation's concrete nodes back up. O(P) per allowed pool. */
+ * every earlier reservation. In pools of interchangeable units (one GPU per
+ * node: the classic model) that count is exact, and the reservation holds
+ * profile capacity only. A gang of multi-GPU nodes needs whole nodes, which
+ * a count cannot see (single-GPU jobs may fragment them), so there each
+ * time the profile allows is also checked node by node and the gang
+ * reserves concrete nodes, which later jobs then respect (place_now).
+ * O(P) per allowed pool; gangs add O(N x per-node work) per time checked. */
 static int reserve_later(sched *s, sched_job *j, int64_t now)
 {
     if (!s->prof_built)
         prof_build(s, now);
     int64_t len = j->time_limit > 0 ? j->time_limit : 1;
     int64_t best_t = INT64_MAX, best_need = 0;
-    int best_pool = -1;
+    int best_pool = -1, best_concrete = 0;
     for (int pool = 0; pool < s->npools; pool++) {
         req r;
         if (!pool_allowed(j, pool) || job_req(s, j, pool, &r) != 0)
             continue;
         spool *p = &s->pools[pool];
         int64_t need = r.whole ? (int64_t)r.k * p->mingpn : r.g;
+        int concrete = r.whole && p->maxgpn > 1;
         /* from index 0: the first step counts GPUs of jobs ending at this
          * very instant, so a reservation may begin now, once they are gone */
-        size_t i = prof_earliest(p, 0, len, need);
-        if (i < p->pn && p->pt[i] < best_t) {
+        for (size_t i = prof_earliest(p, 0, len, need); i < p->pn && p->pt[i] < best_t;
+             i = prof_earliest(p, i + 1, len, need)) {
+            req rr;
+            if (concrete && place_at(s, j, pool, p->pt[i], p->pt[i] + len, &rr) < 0)
+                continue;
             best_t = p->pt[i];
             best_pool = pool;
             best_need = need;
+            best_concrete = concrete;
+            break;
         }
     }
     if (best_pool < 0)
         return -1;
+    if (best_concrete) {
+        req r;
+        place_at(s, j, best_pool, best_t, best_t + len, &r);
+        reserve(s, j, &r, best_t); /* concrete nodes; reserve() updates the profile */
+        return 0;
+    }
     prof_sub(s, best_pool, best_t, best_t + len, best_need);
     j->est_start = best_t;
     return 0;

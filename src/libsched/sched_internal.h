@@ -2,7 +2,7 @@
 #ifndef GPUFLEET_SCHED_INTERNAL_H
 #define GPUFLEET_SCHED_INTERNAL_H
 
-#include "sched.h"
+#include "libsched.h"
 
 /* A running job's share of one node. */
 typedef struct srun {

@@ -14,7 +14,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "sched.h"
+#include "libsched.h"
 #include "trace.h"
 
 /* One simulated job, in input order. */

@@ -23,8 +23,8 @@
  * Errors: functions return 0 (or an index) on success and -1 on failure,
  * with a human message in the caller's buffer where one is taken.
  */
-#ifndef GPUFLEET_SCHED_H
-#define GPUFLEET_SCHED_H
+#ifndef GPUFLEET_LIBSCHED_H
+#define GPUFLEET_LIBSCHED_H
 
 #include <stddef.h>
 #include <stdint.h>
@@ -132,6 +132,16 @@ int sched_node_block(const sched *s, int node);
 const char *sched_block_name(const sched *s, int block);
 int sched_node_free_gpus(const sched *s, int node);
 int sched_node_set_state(sched *s, int node, int state);
+
+typedef struct sched_node_info {
+    const char *name, *pool, *block;
+    int gpus, free_gpus, cpus, free_cpus;
+    int64_t mem_mb, free_mem_mb;
+    int state;        /* enum sched_node_state */
+    int njobs;        /* running jobs on it */
+} sched_node_info;
+/* 0, or -1 for an unknown node index. */
+int sched_node_get(const sched *s, int node, sched_node_info *out);
 int64_t sched_total_gpus(const sched *s);
 
 /* ---- policy ---- */
@@ -144,8 +154,17 @@ void sched_set_depth(sched *s, int depth);
 /* Validates the request and queues the job. -1 with a message naming the
  * field when the request is malformed or can never fit the cluster. */
 int sched_submit(sched *s, sched_job *job, char *err, size_t errlen);
+/* The validation of sched_submit alone: 0 if the job could be queued. */
+int sched_check(const sched *s, const sched_job *job, char *err, size_t errlen);
 /* Removes a pending job. -1 if it is not pending. */
 int sched_cancel(sched *s, sched_job *job);
+/* Recovery: put a job back as running on the given nodes since `start`
+ * (the controller restarting while its jobs run on). The job must be NEW
+ * (never submitted); its request fields are validated as by sched_submit;
+ * per-node shares follow its shape (whole nodes for gangs). -1 with a
+ * message if a node is unknown or lacks the capacity. */
+int sched_restore_running(sched *s, sched_job *job, const int32_t *nodes, int32_t nnodes,
+                          int64_t start, char *err, size_t errlen);
 /* A running job ended (at or before start + time_limit): frees its nodes. */
 void sched_job_end(sched *s, sched_job *job, int64_t now);
 
