@@ -4,4 +4,18 @@
 
 int cmd_simulate(int argc, char **argv);
 
+/* clients of fleetd (cmd_jobs.c, cmd_nodes.c) */
+int cmd_submit(int argc, char **argv);
+int cmd_queue(int argc, char **argv);
+int cmd_show(int argc, char **argv);
+int cmd_cancel(int argc, char **argv);
+int cmd_hold(int argc, char **argv);
+int cmd_release(int argc, char **argv);
+int cmd_requeue(int argc, char **argv);
+int cmd_history(int argc, char **argv);
+int cmd_nodes(int argc, char **argv);
+int cmd_drain(int argc, char **argv);
+int cmd_resume(int argc, char **argv);
+int cmd_status(int argc, char **argv);
+
 #endif

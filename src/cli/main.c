@@ -9,6 +9,18 @@ static const struct {
     int (*fn)(int, char **);
     const char *help;
 } commands[] = {
+    {"submit", cmd_submit, "submit a batch job (sbatch's options)"},
+    {"queue", cmd_queue, "list jobs, active ones by default"},
+    {"show", cmd_show, "show one job"},
+    {"cancel", cmd_cancel, "cancel jobs"},
+    {"hold", cmd_hold, "hold pending jobs"},
+    {"release", cmd_release, "release held jobs"},
+    {"requeue", cmd_requeue, "put jobs back in the queue"},
+    {"history", cmd_history, "list finished jobs"},
+    {"nodes", cmd_nodes, "list nodes"},
+    {"drain", cmd_drain, "stop placing jobs on a node (operators)"},
+    {"resume", cmd_resume, "place jobs on a node again (operators)"},
+    {"status", cmd_status, "the controller's state"},
     {"simulate", cmd_simulate, "replay a workload trace through the scheduler"},
 };
 

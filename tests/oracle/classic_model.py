@@ -138,6 +138,12 @@ def simulate(n, jobs, policy):
                 else:
                     profile.append([e, acc])
             for j in list(queue):
+                # a zero-estimate job takes no time: like EASY's "now + 0 <=
+                # shadow", it may start whenever its processors are free now
+                if j['est'] == 0 and j['size'] <= free:
+                    queue.remove(j)
+                    start(j, now)
+                    continue
                 t = earliest(profile, now, j['size'], j['est'])
                 if t == now and j['size'] <= free:
                     queue.remove(j)

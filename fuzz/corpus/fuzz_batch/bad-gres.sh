@@ -1,0 +1,2 @@
+#!/bin/bash
+#SBATCH -N 4 --gres=nvme:1

@@ -1,0 +1,5 @@
+#!/bin/bash
+#SBATCH -N 2
+
+#SBATCH --time=abc
+srun x

@@ -1,0 +1,2 @@
+#!/bin/sh
+#FLEET :"a d"qu"quot"e\d b" -e

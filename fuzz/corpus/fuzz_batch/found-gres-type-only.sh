@@ -1,0 +1,2 @@
+#!/bin/s
+#SBATCH --gres=gpu:hs

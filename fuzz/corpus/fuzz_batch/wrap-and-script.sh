@@ -1,0 +1,2 @@
+#!/bin/sh
+#SBATCH --wrap=hostname -G 1

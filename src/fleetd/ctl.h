@@ -1,0 +1,80 @@
+/*
+ * ctl: the controller's state. One object owns every job and node, the
+ * scheduler (libsched) and the store; only the event loop touches it.
+ *
+ * Durability: a change is acknowledged only after it is committed. Requests
+ * that change state are suspended and queued; once per loop turn all queued
+ * changes go to the store in ONE transaction (group commit), then their
+ * requests are answered. Scheduler decisions (starts) are written the same
+ * way, before any later answer.
+ */
+#ifndef GPUFLEET_CTL_H
+#define GPUFLEET_CTL_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <uv.h>
+
+#include "http.h"
+#include "libsched.h"
+#include "store.h"
+
+enum fjob_state {
+    FJOB_PENDING = STORE_PENDING,
+    FJOB_RUNNING = STORE_RUNNING,
+    FJOB_COMPLETED = STORE_COMPLETED,
+    FJOB_FAILED = STORE_FAILED,
+    FJOB_CANCELLED = STORE_CANCELLED,
+    FJOB_TIMEOUT = STORE_TIMEOUT,
+    FJOB_NODE_FAIL = STORE_NODE_FAIL,
+};
+
+/* A job as the controller keeps it in memory: the scheduler's view plus the
+ * fields every listing shows. The full request (script, environment) stays
+ * in the store and is read on demand. */
+typedef struct fjob {
+    sched_job sj;          /* first member: a sched_job* is an fjob* */
+    int64_t id;
+    int64_t array_job_id;  /* 0 if not an array task */
+    int32_t array_task_id; /* -1 if not */
+    uint32_t uid, gid;
+    const char *user;      /* interned */
+    const char *account;   /* interned */
+    const char *qos;       /* interned */
+    const char *pool;      /* interned; "" = any */
+    char *name;
+    char *nodelist;        /* while running and after, else NULL */
+    int state;             /* enum fjob_state */
+    int held;
+    int64_t submit_time, start_time, end_time, time_limit;
+    int32_t exit_code;
+    int32_t restarts;
+    int64_t gpu_seconds;
+    struct fjob *dirty_next; /* in the list of records to write */
+    int dirty;
+    int is_new;              /* not yet in the store */
+} fjob;
+
+typedef struct ctl ctl;
+
+typedef struct ctl_options {
+    const char *state_dir;
+    const char *config;      /* cluster YAML, required for nodes */
+    int policy;
+    int64_t default_time_limit;
+    double pass_interval_s;  /* periodic pass, besides passes on change */
+    const uint32_t *operators; size_t noperators;
+} ctl_options;
+
+ctl *ctl_create(uv_loop_t *loop, const ctl_options *o, char *err, size_t errlen);
+void ctl_destroy(ctl *c);
+/* The HTTP handler: routes every /v1 request (see api.c). */
+void ctl_http_handler(http_req *r, void *arg);
+
+/* internals shared by ctl.c and api.c */
+sched *ctl_sched(ctl *c);
+store *ctl_store(ctl *c);
+fjob *ctl_job_find(ctl *c, int64_t id);
+int ctl_is_operator(ctl *c, const http_req *r);
+
+#endif
