@@ -168,6 +168,7 @@ static void list_jobs(ctl *c, http_req *r, const char *arg)
     }
     jsonw w;
     jsonw_init(&w);
+    jsonw_reserve(&w, c->nall * 400 + 64); /* ~340 bytes a job: one allocation */
     jsonw_obj_open(&w);
     jsonw_key(&w, "jobs");
     jsonw_arr_open(&w);
@@ -289,8 +290,16 @@ static void submit(ctl *c, http_req *r, const char *arg)
         }
     }
     c->next_id += (int64_t)ntasks;
+    /* each task is stored as a job of its own: without the array spec, so
+     * that reading one back does not expand the whole array again */
+    js.array_spec[0] = '\0';
+    free(js.array_ids);
+    js.array_ids = NULL;
+    js.narray = 0;
+    js.array_max_running = 0;
+    char *spec = jobspec_to_json(&js);
     for (size_t i = 0; i < ntasks; i++)
-        ctl_queue_new(c, jobs[i], jobspec_to_json(&js), r, i == 0);
+        ctl_queue_new(c, jobs[i], i + 1 < ntasks ? strdup(spec) : spec, r, i == 0);
     free(jobs);
     jobspec_free(&js);
 }

@@ -34,6 +34,7 @@ static void comma(jsonw *w)
 }
 
 void jsonw_init(jsonw *w) { memset(w, 0, sizeof *w); }
+void jsonw_reserve(jsonw *w, size_t bytes) { reserve(w, bytes); }
 void jsonw_free(jsonw *w) { free(w->buf); memset(w, 0, sizeof *w); }
 
 char *jsonw_finish(jsonw *w, size_t *len)
@@ -51,48 +52,78 @@ void jsonw_obj_close(jsonw *w) { put(w, "}", 1); w->need_comma = 1; }
 void jsonw_arr_open(jsonw *w) { comma(w); put(w, "[", 1); w->need_comma = 0; }
 void jsonw_arr_close(jsonw *w) { put(w, "]", 1); w->need_comma = 1; }
 
+/* Bytes that must be escaped in a JSON string: controls, '"' and '\\'. */
+static const unsigned char needs_escape[256] = {
+    [0 ... 31] = 1, ['"'] = 1, ['\\'] = 1,
+};
+
 static void escaped(jsonw *w, const char *s)
 {
     static const char hex[] = "0123456789abcdef";
-    put(w, "\"", 1);
-    const char *run = s;
-    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-        if (*p >= 0x20 && *p != '"' && *p != '\\')
+    size_t n = strlen(s);
+    reserve(w, n + 2);
+    char *p = w->buf + w->len;
+    *p++ = '"';
+    const unsigned char *u = (const unsigned char *)s;
+    size_t i = 0;
+    while (i < n && !needs_escape[u[i]])
+        i++;
+    memcpy(p, s, i); /* the common case: nothing to escape */
+    w->len = (size_t)(p - w->buf) + i;
+    for (; i < n; i++) {
+        unsigned char c = u[i];
+        if (!needs_escape[c]) {
+            put(w, (const char *)&u[i], 1);
             continue;
-        put(w, run, (size_t)((const char *)p - run));
-        char e[6] = {'\\', 'u', '0', '0', hex[*p >> 4], hex[*p & 15]};
-        if (*p == '"' || *p == '\\') {
-            e[1] = (char)*p;
+        }
+        char e[6] = {'\\', 'u', '0', '0', hex[c >> 4], hex[c & 15]};
+        if (c == '"' || c == '\\') {
+            e[1] = (char)c;
             put(w, e, 2);
-        } else if (*p == '\n') {
+        } else if (c == '\n') {
             put(w, "\\n", 2);
-        } else if (*p == '\t') {
+        } else if (c == '\t') {
             put(w, "\\t", 2);
         } else {
             put(w, e, 6);
         }
-        run = (const char *)p + 1;
     }
-    put(w, run, strlen(run));
     put(w, "\"", 1);
 }
 
+/* Keys are the program's own literals: written as they are, unescaped. */
 void jsonw_key(jsonw *w, const char *k)
 {
-    comma(w);
-    escaped(w, k);
-    put(w, ":", 1);
+    size_t n = strlen(k);
+    reserve(w, n + 4);
+    char *p = w->buf + w->len;
+    if (w->need_comma)
+        *p++ = ',';
+    *p++ = '"';
+    memcpy(p, k, n);
+    p += n;
+    *p++ = '"';
+    *p++ = ':';
+    *p = '\0';
+    w->len = (size_t)(p - w->buf);
     w->need_comma = 0;
 }
 
 void jsonw_str(jsonw *w, const char *s) { comma(w); escaped(w, s ? s : ""); w->need_comma = 1; }
 
+/* Integers by hand: listings write millions of them, snprintf is slow. */
 void jsonw_int(jsonw *w, int64_t v)
 {
-    char b[24];
-    int n = snprintf(b, sizeof b, "%lld", (long long)v);
+    char b[24], *e = b + sizeof b, *p = e;
+    uint64_t u = v < 0 ? 0 - (uint64_t)v : (uint64_t)v;
+    do {
+        *--p = (char)('0' + u % 10);
+        u /= 10;
+    } while (u);
+    if (v < 0)
+        *--p = '-';
     comma(w);
-    put(w, b, (size_t)n);
+    put(w, p, (size_t)(e - p));
     w->need_comma = 1;
 }
 

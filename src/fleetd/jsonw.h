@@ -17,6 +17,8 @@ typedef struct jsonw {
 } jsonw;
 
 void jsonw_init(jsonw *w);
+/* Room for this many more bytes (one allocation instead of many). */
+void jsonw_reserve(jsonw *w, size_t bytes);
 void jsonw_free(jsonw *w);
 /* Returns the NUL-terminated text (malloc'd, the caller frees) and resets w. */
 char *jsonw_finish(jsonw *w, size_t *len);
@@ -25,7 +27,7 @@ void jsonw_obj_open(jsonw *w);
 void jsonw_obj_close(jsonw *w);
 void jsonw_arr_open(jsonw *w);
 void jsonw_arr_close(jsonw *w);
-void jsonw_key(jsonw *w, const char *k);
+void jsonw_key(jsonw *w, const char *k); /* k: a literal of the program, not escaped */
 void jsonw_str(jsonw *w, const char *s);
 void jsonw_int(jsonw *w, int64_t v);
 void jsonw_bool(jsonw *w, int v);

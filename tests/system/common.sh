@@ -7,7 +7,7 @@ case $BUILD in /*) ;; *) BUILD=$ROOT/$BUILD ;; esac
 FLEET=$BUILD/fleet
 DATA=$ROOT/tests/data
 TMP=$(mktemp -d)
-trap 'rm -rf "$TMP"' EXIT
+trap '[ -n "${KEEP_TMP:-}" ] || rm -rf "$TMP"' EXIT
 FAILS=0
 
 fail() { echo "FAIL: $*"; FAILS=$((FAILS + 1)); }
