@@ -21,6 +21,7 @@ static const struct {
     {"drain", cmd_drain, "stop placing jobs on a node (operators)"},
     {"resume", cmd_resume, "place jobs on a node again (operators)"},
     {"status", cmd_status, "the controller's state"},
+    {"token", cmd_token, "issue a bearer token for the TCP API (operators)"},
     {"simulate", cmd_simulate, "replay a workload trace through the scheduler"},
 };
 
