@@ -65,8 +65,12 @@ static const char *pending_reason(ctl *c, const fjob *j)
         return "";
     if (j->held)
         return "held";
-    if (j->sj.held)
+    if (j->dep_wait == 2)
+        return "dependency_never_satisfied";
+    if (j->dep_wait)
         return "dependency";
+    if (j->array_wait)
+        return "array_limit";
     return sched_reason_name(sched_job_reason(c->s, &j->sj));
 }
 
@@ -278,7 +282,14 @@ static void submit(ctl *c, http_req *r, const char *arg)
         j->held = js.hold;
         j->submit_time = now;
         j->exit_code = -1;
-        if (ctl_spec_to_sched(c, &js, j, field, sizeof field, err, sizeof err) != 0) {
+        int bad_dep = 0;
+        for (size_t d = 0; d < js.ndeps; d++)
+            if (js.deps[d].type != JOB_DEP_SINGLETON && !ctl_job_find(c, js.deps[d].job_id)) {
+                snprintf(field, sizeof field, "dependency");
+                snprintf(err, sizeof err, "no job %lld", (long long)js.deps[d].job_id);
+                bad_dep = 1;
+            }
+        if (bad_dep || ctl_spec_to_sched(c, &js, j, field, sizeof field, err, sizeof err) != 0) {
             http_reply_error(r, 400, "invalid", field[0] ? field : NULL, "%s", err);
             for (size_t k = 0; k <= i; k++) {
                 free(jobs[k]->name);
@@ -290,16 +301,21 @@ static void submit(ctl *c, http_req *r, const char *arg)
         }
     }
     c->next_id += (int64_t)ntasks;
-    /* each task is stored as a job of its own: without the array spec, so
-     * that reading one back does not expand the whole array again */
+    for (size_t i = 0; i < ntasks; i++)
+        ctl_job_set_gates(c, jobs[i], &js);
+    /* the first task stores the whole request; the others are stored
+     * without the array spec, so that recovery reads the array once, not
+     * once per task (which would be quadratic) */
+    char *first_spec = jobspec_to_json(&js);
     js.array_spec[0] = '\0';
     free(js.array_ids);
     js.array_ids = NULL;
     js.narray = 0;
     js.array_max_running = 0;
-    char *spec = jobspec_to_json(&js);
+    char *spec = ntasks > 1 ? jobspec_to_json(&js) : NULL;
     for (size_t i = 0; i < ntasks; i++)
-        ctl_queue_new(c, jobs[i], i + 1 < ntasks ? strdup(spec) : spec, r, i == 0);
+        ctl_queue_new(c, jobs[i], i == 0 ? first_spec : i + 1 < ntasks ? strdup(spec) : spec, r,
+                      i == 0);
     free(jobs);
     jobspec_free(&js);
 }

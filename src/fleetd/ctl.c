@@ -120,6 +120,7 @@ static void job_free(fjob *j)
 {
     if (!j)
         return;
+    free(j->deps);
     free(j->name);
     free(j->nodelist);
     free(j);
@@ -183,6 +184,31 @@ int ctl_spec_to_sched(ctl *c, const jobspec *js, fjob *j, char *field, size_t fi
     }
     j->time_limit = sj->time_limit;
     return 0;
+}
+
+/* Dependencies and the array limit of a job, from its request. For array
+ * tasks only the first stores the array spec (see api.c); the others take
+ * the limit from it. */
+void ctl_job_set_gates(ctl *c, fjob *j, const jobspec *js)
+{
+    free(j->deps);
+    j->deps = NULL;
+    j->ndeps = 0;
+    if (js->ndeps) {
+        j->deps = xcalloc(js->ndeps, sizeof *j->deps);
+        memcpy(j->deps, js->deps, js->ndeps * sizeof *j->deps);
+        j->ndeps = (int32_t)js->ndeps;
+        j->sj.held = 1; /* until the first pass looks */
+    }
+    if (js->array_max_running)
+        j->array_max_running = js->array_max_running;
+    else if (j->array_job_id && j->array_job_id != j->id) {
+        const fjob *first = ctl_job_find(c, j->array_job_id);
+        if (first)
+            j->array_max_running = first->array_max_running;
+    }
+    if (j->ndeps || j->array_max_running)
+        c->ngated++; /* from now on passes check the gates */
 }
 
 /* ---- durable records ----------------------------------------------------- */
@@ -339,9 +365,87 @@ static void start_cb(sched_job *sj, void *arg)
     c->stats.started++;
 }
 
+static int job_finished(const fjob *t)
+{
+    return t->state != FJOB_PENDING && t->state != FJOB_RUNNING;
+}
+
+static int job_succeeded(const fjob *t)
+{
+    return t->state == FJOB_COMPLETED && t->exit_code == 0;
+}
+
+/* Dependencies, as Slurm reads them: afterok waits for success, afternotok
+ * for failure, afterany for any end; singleton waits until no earlier job of
+ * the same user and name is active. 0 met, 1 waiting, 2 never. */
+static int deps_state(ctl *c, const fjob *j)
+{
+    int st = 0;
+    for (int32_t i = 0; i < j->ndeps; i++) {
+        const job_dep *d = &j->deps[i];
+        if (d->type == JOB_DEP_SINGLETON) {
+            for (size_t k = 0; k < c->nall && c->all[k]->id < j->id; k++) {
+                const fjob *o = c->all[k];
+                if (!job_finished(o) && o->uid == j->uid && strcmp(o->name, j->name) == 0)
+                    st = st > 1 ? st : 1;
+            }
+            continue;
+        }
+        const fjob *t = ctl_job_find(c, d->job_id);
+        if (!t)
+            return 2; /* purged or never existed: cannot be satisfied */
+        if (!job_finished(t)) {
+            st = st > 1 ? st : 1;
+            continue;
+        }
+        if ((d->type == JOB_DEP_AFTEROK && !job_succeeded(t)) ||
+            (d->type == JOB_DEP_AFTERNOTOK && job_succeeded(t)))
+            return 2;
+    }
+    return st;
+}
+
+/* Before a pass: hold back pending jobs whose dependencies are unmet, and
+ * array tasks beyond their array's running limit: an array with limit L and
+ * R tasks running lets only its first L - R pending tasks (in id order) be
+ * considered, so no pass can start more. O(jobs). */
+static void gate_jobs(ctl *c)
+{
+    for (size_t i = 0; i < c->nall; i++) {
+        fjob *j = c->all[i];
+        if (j->array_max_running && j->array_job_id == j->id)
+            j->array_slots = j->array_max_running;
+    }
+    for (size_t i = 0; i < c->nall; i++) {
+        fjob *j = c->all[i];
+        if (j->array_max_running && j->state == FJOB_RUNNING) {
+            fjob *first = ctl_job_find(c, j->array_job_id);
+            if (first)
+                first->array_slots--;
+        }
+    }
+    for (size_t i = 0; i < c->nall; i++) {
+        fjob *j = c->all[i];
+        if (j->state != FJOB_PENDING || (!j->ndeps && !j->array_max_running))
+            continue;
+        j->dep_wait = j->ndeps ? (int8_t)deps_state(c, j) : 0;
+        j->array_wait = 0;
+        if (j->array_max_running && !j->held && !j->dep_wait) {
+            fjob *first = ctl_job_find(c, j->array_job_id);
+            if (first && first->array_slots <= 0)
+                j->array_wait = 1;
+            else if (first)
+                first->array_slots--;
+        }
+        j->sj.held = j->held || j->dep_wait || j->array_wait;
+    }
+}
+
 static void run_pass(ctl *c)
 {
     c->sched_dirty = 0;
+    if (c->ngated)
+        gate_jobs(c);
     c->last_pass = uv_now(c->loop);
     sched_pass(c->s, ctl_now(), start_cb, c);
     c->stats.passes++;
@@ -483,6 +587,8 @@ static int load_one(const store_job *r, void *arg)
              jobspec_from_json(r->spec_json, strlen(r->spec_json), &js, field, sizeof field, err,
                                sizeof err) == 0 &&
              ctl_spec_to_sched(c, &js, j, field, sizeof field, err, sizeof err) == 0;
+    if (ok)
+        ctl_job_set_gates(c, j, &js);
     jobspec_free(&js);
     j->time_limit = r->time_limit;
     j->sj.time_limit = r->time_limit;

@@ -16,6 +16,7 @@
 #include <uv.h>
 
 #include "http.h"
+#include "jobspec.h"
 #include "libsched.h"
 #include "store.h"
 
@@ -50,6 +51,12 @@ typedef struct fjob {
     int32_t exit_code;
     int32_t restarts;
     int64_t gpu_seconds;
+    job_dep *deps;           /* --dependency, NULL if none */
+    int32_t ndeps;
+    int32_t array_max_running; /* the %N of --array (on every task), 0 = no limit */
+    int32_t array_slots;     /* on an array's first task: scratch of gate_jobs */
+    int8_t dep_wait;         /* 1: dependencies unmet, 2: never satisfiable */
+    int8_t array_wait;       /* 1: its array is at its running limit */
     struct fjob *dirty_next; /* in the list of records to write */
     int dirty;
     int is_new;              /* not yet in the store */
