@@ -72,6 +72,7 @@ void sched_destroy(sched *s)
     free(s->spine_count);
     free(s->times);
     free(s->pick);
+    free(s->walked);
     free(s);
 }
 
@@ -322,6 +323,8 @@ int sched_node_set_state(sched *s, int node, int state)
         return -1;
     pool_account(s, node, -1);
     idx_remove(s, node);
+    spool *pl = &s->pools[s->nodes[node].pool];
+    pl->nonup += (state != SCHED_NODE_UP) - (s->nodes[node].state != SCHED_NODE_UP);
     s->nodes[node].state = state;
     pool_account(s, node, +1);
     idx_insert(s, node);
@@ -517,6 +520,19 @@ static void alloc_apply(sched *s, sched_job *j, int sign)
 /* Start a pending job on the allocation already written in j->alloc. */
 void sched_start_job(sched *s, sched_job *j, int64_t now)
 {
+    /* A job on whole nodes of one cell frees them whole, together: the
+     * reservation walk then counts it in O(1) instead of node by node. */
+    j->wholecell = 0;
+    if (j->nalloc > 0) {
+        int32_t cell = s->nodes[j->alloc[0].node].cell;
+        int whole = 1;
+        for (int32_t i = 0; i < j->nalloc && whole; i++) {
+            const snode *n = &s->nodes[j->alloc[i].node];
+            whole = n->cell == cell && j->alloc[i].gpus == n->cap_gpus;
+        }
+        if (whole)
+            j->wholecell = cell + 1;
+    }
     queue_remove(s, j);
     j->state = SCHED_JOB_RUNNING;
     j->start = now;

@@ -99,6 +99,7 @@ typedef struct sched_job {
     sched_alloc *alloc;
     uint64_t seq;           /* submission order */
     uint64_t visited;       /* last pass that looked at it */
+    int32_t wholecell;      /* running on whole nodes of one cell: that cell + 1, else 0 */
     struct sched_job *qprev, *qnext;         /* pending queue */
     struct sched_job *tleft, *tright;        /* running set, a treap by expected end */
     uint32_t tprio;

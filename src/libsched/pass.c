@@ -278,7 +278,8 @@ static int cell_cmp_desc(const void *a, const void *b, void *arg)
 /* Take the quota of each chosen cell: preferred candidates first, then the
  * others, then (if use_idle) idle nodes from the index. Fills s->pick.
  * O(candidates x chosen cells + nodes taken). */
-static void take_from_cells(sched *s, int32_t ncells, const int32_t *quota, int use_idle)
+static void take_from_cells(sched *s, int32_t ncells, const int32_t *quota, int use_idle,
+                            int pick_walked)
 {
     s->npick = 0;
     for (int32_t ci = 0; ci < ncells; ci++) {
@@ -289,6 +290,19 @@ static void take_from_cells(sched *s, int32_t ncells, const int32_t *quota, int 
                     s->pick[s->npick++] = s->cand[i];
                     left--;
                 }
+        /* whole nodes of jobs the reservation walk released (busy now):
+         * taken after the candidates; listed only if pick_walked, since a
+         * node busy now needs no hold while only the first reservation
+         * exists (nothing can be placed on it now) */
+        for (size_t w = 0; w < s->nwalked && left > 0; w++) {
+            const sched_job *rj = s->walked[w];
+            if (rj->wholecell != cell + 1)
+                continue;
+            int32_t take = rj->nalloc < left ? rj->nalloc : left;
+            for (int32_t i = 0; i < take && pick_walked; i++)
+                s->pick[s->npick++] = rj->alloc[i].node;
+            left -= take;
+        }
         for (int32_t n = use_idle ? s->cells[cell].idle_head : -1; n >= 0 && left > 0;
              n = s->nodes[n].inext) {
             s->pick[s->npick++] = n;
@@ -373,7 +387,7 @@ static int place_now(sched *s, const sched_job *j, uint64_t pools, int64_t now, 
         int32_t nc = choose_cells(s, pool, r.k, s->quota);
         if (nc == 0)
             continue;
-        take_from_cells(s, nc, s->quota, 1);
+        take_from_cells(s, nc, s->quota, 1, 1);
         *out = r;
         return pool;
     }
@@ -407,7 +421,7 @@ static int place_at(sched *s, const sched_job *j, int pool, int64_t a, int64_t b
     int32_t nc = choose_cells(s, pool, r.k, s->quota);
     if (nc == 0)
         return -1;
-    take_from_cells(s, nc, s->quota, 0);
+    take_from_cells(s, nc, s->quota, 0, 1);
     *out = r;
     return pool;
 }
@@ -494,6 +508,15 @@ static int walk_visit(sched_job *rj, void *arg)
     }
     w->cur = e;
     w->have = 1;
+    /* fast path: whole nodes of one cell, all UP, wanted whole: count them */
+    int32_t pool0 = rj->pool;
+    if (rj->wholecell && w->ok[pool0] && w->r[pool0].whole && s->pools[pool0].nonup == 0) {
+        s->walked = grow(s->walked, &s->capwalked, s->nwalked + 1, sizeof *s->walked);
+        s->walked[s->nwalked++] = rj;
+        w->whole_by[pool0] += rj->nalloc;
+        s->cells[rj->wholecell - 1].count += rj->nalloc;
+        return 0;
+    }
     for (int32_t i = 0; i < rj->nalloc; i++) {
         const sched_alloc *a = &rj->alloc[i];
         snode *n = &s->nodes[a->node];
@@ -541,6 +564,7 @@ static int reserve_walk(sched *s, sched_job *j)
     if (!any)
         return -1;
     s->ntouch = 0;
+    s->nwalked = 0;
     if (run_walk(s, walk_visit, &w) == 0 && w.have)
         w.pool = walk_check(&w);
     int ok = -1;
@@ -563,7 +587,9 @@ static int reserve_walk(sched *s, sched_job *j)
         } else {
             int32_t nc = choose_cells(s, w.pool, r->k, s->quota);
             if (nc > 0) {
-                take_from_cells(s, nc, s->quota, 1);
+                /* with EASY the busy nodes need no hold; conservative
+                 * records every node (later gangs must see them) */
+                take_from_cells(s, nc, s->quota, 1, s->policy != SCHED_EASY);
                 ok = 0;
             }
         }
@@ -577,6 +603,7 @@ static int reserve_walk(sched *s, sched_job *j)
         n->rel_mem = 0;
     }
     s->ntouch = 0;
+    s->nwalked = 0;
     return ok;
 }
 

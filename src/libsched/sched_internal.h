@@ -47,6 +47,7 @@ typedef struct spool {
     int32_t *cells;       /* cells of this pool */
     int32_t ncells;
     int32_t mingpn;       /* GPUs of its smallest node */
+    int32_t nonup;        /* nodes not UP */
     /* pass scratch: the pool's availability profile, free GPUs f[i] on
      * [t[i], t[i+1]), built on demand by conservative backfill */
     int64_t *pt, *pf;
@@ -105,6 +106,7 @@ struct sched {
     int64_t *spine_count;
     int64_t *times;  size_t ntimes, captimes;
     int32_t *pick;   int32_t npick;      /* chosen nodes */
+    sched_job **walked; size_t nwalked, capwalked; /* whole-node jobs the walk released */
 };
 
 /* index.c: the free-capacity index */
