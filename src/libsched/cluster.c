@@ -27,6 +27,7 @@ sched *sched_create(void)
     if (!s)
         return NULL;
     s->policy = SCHED_EASY;
+    s->held_whole_from = INT64_MAX;
     return s;
 }
 

@@ -340,9 +340,12 @@ static int place_now(sched *s, const sched_job *j, uint64_t pools, int64_t now, 
         if (r.whole ? p->idle_nodes < r.k : p->free_gpus < r.g)
             continue;
         cand_reset(s);
+        /* With only the first reservation, and that one on whole nodes, a
+         * job running past its start can use none of its nodes: skip them. */
+        int32_t nheld = s->held_whole_from < b ? 0 : s->nheld;
         if (!r.whole) {
             int32_t bestg = INT32_MAX;
-            for (int32_t h = 0; h < s->nheld; h++) {
+            for (int32_t h = 0; h < nheld; h++) {
                 snode *n = &s->nodes[s->held[h]];
                 if (n->pool != pool)
                     continue;
@@ -374,7 +377,7 @@ static int place_now(sched *s, const sched_job *j, uint64_t pools, int64_t now, 
             return pool;
         }
         cells_reset(s, pool, 1);
-        for (int32_t h = 0; h < s->nheld; h++) {
+        for (int32_t h = 0; h < nheld; h++) {
             snode *n = &s->nodes[s->held[h]];
             if (n->pool != pool)
                 continue;
@@ -593,8 +596,12 @@ static int reserve_walk(sched *s, sched_job *j)
                 ok = 0;
             }
         }
-        if (ok == 0)
+        if (ok == 0) {
             reserve(s, j, r, w.cur);
+            /* whole nodes only: a job running past the start can use none */
+            if (r->whole)
+                s->held_whole_from = w.cur;
+        }
     }
     for (int32_t t = 0; t < s->ntouch; t++) {
         snode *n = &s->nodes[s->touch[t]];
@@ -736,6 +743,7 @@ static size_t prof_earliest(const spool *p, size_t from, int64_t len, int64_t ne
  * O(P) per allowed pool; gangs add O(N x per-node work) per time checked. */
 static int reserve_later(sched *s, sched_job *j, int64_t now)
 {
+    s->held_whole_from = INT64_MAX; /* more reservations: check held nodes one by one */
     if (!s->prof_built)
         prof_build(s, now);
     int64_t len = j->time_limit > 0 ? j->time_limit : 1;
@@ -810,6 +818,7 @@ static void release_holds(sched *s)
     s->nrnodes = s->nheld = 0;
     s->nrv = 0;
     s->prof_built = 0;
+    s->held_whole_from = INT64_MAX;
 }
 
 static int64_t start_on_pick(sched *s, sched_job *j, int pool, const req *r, int64_t now)

@@ -93,6 +93,8 @@ struct sched {
     uint64_t seq;
     uint64_t pass_no;
     int prof_built;
+    int64_t held_whole_from;   /* the only reservation is on whole nodes from then: windows
+                                * ending later can skip held nodes; INT64_MAX if not */
     int unvisited_reason;      /* reason of the jobs the last pass did not reach */            /* pools' profiles are valid in this pass */
 
     /* scratch of one pass (grown, never shrunk) */
