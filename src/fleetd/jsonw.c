@@ -94,7 +94,11 @@ static void escaped(jsonw *w, const char *s)
 /* Keys are the program's own literals: written as they are, unescaped. */
 void jsonw_key(jsonw *w, const char *k)
 {
-    size_t n = strlen(k);
+    jsonw_keyn(w, k, strlen(k));
+}
+
+void jsonw_keyn(jsonw *w, const char *k, size_t n)
+{
     reserve(w, n + 4);
     char *p = w->buf + w->len;
     if (w->need_comma)
@@ -131,7 +135,7 @@ void jsonw_bool(jsonw *w, int v) { comma(w); put(w, v ? "true" : "false", v ? 4 
 void jsonw_null(jsonw *w) { comma(w); put(w, "null", 4); w->need_comma = 1; }
 void jsonw_raw(jsonw *w, const char *json) { comma(w); put(w, json, strlen(json)); w->need_comma = 1; }
 
-void jsonw_kv_str(jsonw *w, const char *k, const char *s) { jsonw_key(w, k); jsonw_str(w, s); }
-void jsonw_kv_int(jsonw *w, const char *k, int64_t v) { jsonw_key(w, k); jsonw_int(w, v); }
-void jsonw_kv_bool(jsonw *w, const char *k, int v) { jsonw_key(w, k); jsonw_bool(w, v); }
-void jsonw_kv_null(jsonw *w, const char *k) { jsonw_key(w, k); jsonw_null(w); }
+void (jsonw_kv_str)(jsonw *w, const char *k, const char *s) { jsonw_key(w, k); jsonw_str(w, s); }
+void (jsonw_kv_int)(jsonw *w, const char *k, int64_t v) { jsonw_key(w, k); jsonw_int(w, v); }
+void (jsonw_kv_bool)(jsonw *w, const char *k, int v) { jsonw_key(w, k); jsonw_bool(w, v); }
+void (jsonw_kv_null)(jsonw *w, const char *k) { jsonw_key(w, k); jsonw_null(w); }

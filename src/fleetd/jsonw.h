@@ -9,6 +9,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 typedef struct jsonw {
     char *buf;
@@ -38,5 +39,14 @@ void jsonw_kv_str(jsonw *w, const char *k, const char *s);
 void jsonw_kv_int(jsonw *w, const char *k, int64_t v);
 void jsonw_kv_bool(jsonw *w, const char *k, int v);
 void jsonw_kv_null(jsonw *w, const char *k);
+void jsonw_keyn(jsonw *w, const char *k, size_t n);
+
+/* With a literal key its length is known at compile time: listings write
+ * millions of keys, and strlen showed in the profile. */
+#define JSONW_LIT(k) (__builtin_constant_p(k) ? sizeof(k) - 1 : strlen(k))
+#define jsonw_kv_str(w, k, s) (jsonw_keyn((w), (k), JSONW_LIT(k)), jsonw_str((w), (s)))
+#define jsonw_kv_int(w, k, v) (jsonw_keyn((w), (k), JSONW_LIT(k)), jsonw_int((w), (v)))
+#define jsonw_kv_bool(w, k, v) (jsonw_keyn((w), (k), JSONW_LIT(k)), jsonw_bool((w), (v)))
+#define jsonw_kv_null(w, k) (jsonw_keyn((w), (k), JSONW_LIT(k)), jsonw_null((w)))
 
 #endif
