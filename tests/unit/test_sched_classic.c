@@ -17,7 +17,8 @@
  *     if now + estimate <= shadow (extra unchanged), else if size <= extra
  *     (then extra -= size);
  *   - conservative: every queued job in order gets the earliest reservation
- *     that delays no earlier one; a job whose earliest time is now starts.
+ *     that delays no earlier one; a job whose earliest time is now starts
+ *     (a zero-estimate job starts whenever its processors are free now).
  *
  * Every case works its expected start times out by hand in a comment; jobs
  * are written (id, submit, run, estimate, size).
@@ -376,8 +377,8 @@ static void test_easy_short_job_boundary_at_shadow(void **state)
  * The shadow is computed from estimates, not run times: N = 2, easy.
  * (1, 0, 5, 20, 2) runs 5 but expects to end at 20; head (2, 0, 10, 10, 2):
  * shadow 20, extra 0. (3, 1, 10, 10, 1) arrives at 1: free 0, waits.
- * t=5: 1 ends early, free 2: 2 starts at 5 (ends 15); 3 head... 3 needs 1,
- * free 0. t=15: 3 starts (ends 25).
+ * t=5: 1 ends early (not at its expected 20), free 2: 2 starts at 5 (ends
+ * 15), free 0, so 3 still waits. t=15: 3 starts (ends 25).
  */
 static void test_early_end_frees_before_estimate(void **state)
 {
@@ -475,6 +476,28 @@ static void test_conservative_zero_run_reservation_now(void **state)
     sim_result_free(&r);
 }
 
+/*
+ * Conservative, a zero-estimate job behind a reservation that begins now
+ * (the oracle: "a zero-estimate job takes no time: like EASY's now + 0 <=
+ * shadow, it may start whenever its processors are free now"). N = 2:
+ * (1, 0, 0, 0, 1), (2, 0, 10, 10, 2), (3, 0, 0, 0, 1).
+ * t=0: 1 starts (free 1). 2: 1 free + 1 of job 1 ending at this instant:
+ * reserved at 0 on [0,10), not started (2 > free 1). 3: estimate 0 and
+ * 1 <= free 1: starts at 0 (ends 0).
+ * New instant at 0: 1 and 3 end, free 2: 2 starts at 0 (ends 10).
+ */
+static void test_conservative_zero_estimate_starts_when_free(void **state)
+{
+    (void)state;
+    const cj jobs[] = {{1, 0, 0, 0, 1}, {2, 0, 10, 10, 2}, {3, 0, 0, 0, 1}};
+    sim_result r;
+    run_classic(2, SCHED_CONSERVATIVE, jobs, 3, &r);
+    expect_job(&r, 1, 0, 0);
+    expect_job(&r, 2, 0, 10);
+    expect_job(&r, 3, 0, 0);
+    sim_result_free(&r);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -493,6 +516,7 @@ int main(void)
         cmocka_unit_test(test_conservative_backfill_around_two_reservations),
         cmocka_unit_test(test_conservative_refuses_delaying_second_reservation),
         cmocka_unit_test(test_conservative_zero_run_reservation_now),
+        cmocka_unit_test(test_conservative_zero_estimate_starts_when_free),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

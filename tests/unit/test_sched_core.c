@@ -5,8 +5,10 @@
  * states, pending reasons, submit validation, cancel and replay.
  *
  * Placement facts these tests lean on (src/libsched/pass.c, index.c):
- *   - a single-node job goes to the node left with the fewest free GPUs,
- *     ties to the lowest index (idle nodes are taken in node order);
+ *   - a single-node job goes to the node left with the fewest free GPUs;
+ *     among equal nodes the index lists read in node order until nodes are
+ *     freed (then the most recently freed comes first), so the tests only
+ *     rely on node order before any job has ended;
  *   - a gang takes whole nodes: one block if any can hold it (the one with
  *     the fewest free nodes that suffices), else one spine, else blocks from
  *     the fullest down;
