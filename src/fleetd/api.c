@@ -490,7 +490,7 @@ static const char *node_state_name(int st)
     return st == SCHED_NODE_UP ? "up" : st == SCHED_NODE_DRAIN ? "drain" : "down";
 }
 
-static void node_fields(jsonw *w, const sched_node_info *n)
+static void node_fields(ctl *c, int node, jsonw *w, const sched_node_info *n)
 {
     jsonw_kv_str(w, "name", n->name);
     jsonw_kv_str(w, "pool", n->pool);
@@ -503,6 +503,8 @@ static void node_fields(jsonw *w, const sched_node_info *n)
     jsonw_kv_int(w, "memory_mb", n->mem_mb);
     jsonw_kv_int(w, "free_memory_mb", n->free_mem_mb);
     jsonw_kv_int(w, "jobs", n->njobs);
+    const char *reason = c->node_reason ? c->node_reason[node] : NULL;
+    jsonw_kv_str(w, "reason", reason ? reason : "");
 }
 
 static void list_nodes(ctl *c, http_req *r, const char *arg)
@@ -521,7 +523,7 @@ static void list_nodes(ctl *c, http_req *r, const char *arg)
         if (!matches(pool, ni.pool) || !matches(st, node_state_name(ni.state)))
             continue;
         jsonw_obj_open(&w);
-        node_fields(&w, &ni);
+        node_fields(c, i, &w, &ni);
         jsonw_obj_close(&w);
         count++;
     }
@@ -549,7 +551,7 @@ static void show_node(ctl *c, http_req *r, const char *arg)
     jsonw w;
     jsonw_init(&w);
     jsonw_obj_open(&w);
-    node_fields(&w, &ni);
+    node_fields(c, n, &w, &ni);
     jsonw_obj_close(&w);
     reply_json(r, 200, &w);
 }
@@ -581,6 +583,7 @@ static void set_node(ctl *c, http_req *r, const char *arg, int state)
         return;
     }
     sched_node_set_state(c->s, n, state);
+    ctl_set_node_reason(c, n, state == SCHED_NODE_UP ? NULL : reason);
     c->sched_dirty = 1;
     show_node(c, r, arg);
 }

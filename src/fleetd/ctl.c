@@ -127,30 +127,6 @@ static void job_free(fjob *j)
 }
 
 /* ---- from a request to the scheduler's view ---------------------------- */
-int ctl_pool_mask(ctl *c, const char *spec, uint64_t *mask, char *err, size_t errlen)
-{
-    *mask = 0;
-    if (!spec || !*spec)
-        return 0;
-    const char *p = spec;
-    while (*p) {
-        const char *e = strchr(p, '|');
-        size_t n = e ? (size_t)(e - p) : strlen(p);
-        char name[SCHED_NAMELEN];
-        snprintf(name, sizeof name, "%.*s", (int)n, p);
-        int i = sched_pool_find(c->s, name);
-        if (i < 0) {
-            snprintf(err, errlen, "no pool \"%s\" in this cluster", name);
-            return -1;
-        }
-        *mask |= (uint64_t)1 << i;
-        p += n;
-        if (*p == '|')
-            p++;
-    }
-    return 0;
-}
-
 /* Fill a job's scheduler request from its spec. -1 with the field name. */
 int ctl_spec_to_sched(ctl *c, const jobspec *js, fjob *j, char *field, size_t fieldlen,
                       char *err, size_t errlen)
@@ -170,7 +146,7 @@ int ctl_spec_to_sched(ctl *c, const jobspec *js, fjob *j, char *field, size_t fi
     sj->time_limit = js->time_limit > 0 ? js->time_limit : c->o.default_time_limit;
     sj->user = j->uid;
     sj->held = j->held;
-    if (ctl_pool_mask(c, js->pool, &sj->pools, err, errlen) != 0) {
+    if (sched_pool_mask(c->s, js->pool, 1, &sj->pools, err, errlen) != 0) {
         snprintf(field, fieldlen, "pool");
         return -1;
     }
@@ -628,13 +604,22 @@ static int load_one(const store_job *r, void *arg)
     return 0;
 }
 
+void ctl_set_node_reason(ctl *c, int node, const char *reason)
+{
+    if (!c->node_reason)
+        c->node_reason = xcalloc((size_t)sched_node_count(c->s), sizeof *c->node_reason);
+    free(c->node_reason[node]);
+    c->node_reason[node] = reason && *reason ? strdup(reason) : NULL;
+}
+
 static int load_node(const char *node, int state, const char *reason, void *arg)
 {
     ctl *c = arg;
-    (void)reason;
     int n = sched_node_find(c->s, node);
-    if (n >= 0)
+    if (n >= 0) {
         sched_node_set_state(c->s, n, state);
+        ctl_set_node_reason(c, n, state == SCHED_NODE_UP ? NULL : reason);
+    }
     return 0;
 }
 
@@ -734,6 +719,10 @@ void ctl_destroy(ctl *c)
         job_free(c->subs[i].job);
     }
     free(c->subs);
+    for (int i = 0; c->node_reason && i < sched_node_count(c->s); i++)
+        free(c->node_reason[i]);
+    free(c->node_reason);
+    c->node_reason = NULL;
     sched_destroy(c->s); /* before the jobs: it reads their links */
     for (size_t i = 0; i < c->nall; i++)
         job_free(c->all[i]);

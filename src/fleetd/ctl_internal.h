@@ -22,7 +22,8 @@ struct ctl {
     fjob **tab; size_t ntab, captab;  /* by id */
     fjob **all; size_t nall, capall;  /* in id order */
     int64_t next_id;
-    size_t ngated;   /* jobs with dependencies or an array limit, ever */
+    size_t ngated;
+    char **node_reason;   /* why a node is drained or down, by node index (NULL: none) */   /* jobs with dependencies or an array limit, ever */
     char **strs; size_t nstrs, capstrs; /* interned strings */
     /* group commit */
     ctl_sub *subs; size_t nsubs, capsubs;
@@ -39,11 +40,11 @@ struct ctl {
 
 int64_t ctl_now(void);
 const char *ctl_intern(ctl *c, const char *s);
-int ctl_pool_mask(ctl *c, const char *spec, uint64_t *mask, char *err, size_t errlen);
 int ctl_spec_to_sched(ctl *c, const jobspec *js, fjob *j, char *field, size_t fieldlen,
                       char *err, size_t errlen);
 void ctl_job_to_record(const fjob *j, store_job *r);
 void ctl_job_set_gates(ctl *c, fjob *j, const jobspec *js);
+void ctl_set_node_reason(ctl *c, int node, const char *reason);
 void ctl_mark_dirty(ctl *c, fjob *j);
 void ctl_wait_commit(ctl *c, http_req *r);
 void ctl_queue_new(ctl *c, fjob *j, char *spec_json, http_req *r, int first_of_request);

@@ -226,6 +226,34 @@ int sched_finalize(sched *s, char *err, size_t errlen)
 }
 
 int sched_pool_count(const sched *s) { return s->npools; }
+
+int sched_pool_mask(const sched *s, const char *spec, int strict, uint64_t *mask, char *err,
+                    size_t errlen)
+{
+    *mask = 0;
+    if (!spec || !*spec)
+        return 0;
+    for (const char *p = spec; *p;) {
+        size_t n = strcspn(p, "|");
+        char name[SCHED_NAMELEN];
+        snprintf(name, sizeof name, "%.*s", (int)n, p);
+        int i = sched_pool_find(s, name);
+        if (i >= 0) {
+            *mask |= (uint64_t)1 << i;
+        } else if (strict) {
+            snprintf(err, errlen, "no pool \"%s\" in this cluster", name);
+            return -1;
+        }
+        p += n;
+        if (*p == '|')
+            p++;
+    }
+    if (*mask == 0) {
+        snprintf(err, errlen, "none of the pools \"%s\" is in this cluster", spec);
+        return -1;
+    }
+    return 0;
+}
 int sched_node_count(const sched *s) { return s->nnodes; }
 
 int sched_pool_find(const sched *s, const char *name)

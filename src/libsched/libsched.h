@@ -123,6 +123,12 @@ int sched_node_add(sched *s, const char *name, int pool, int block,
 /* Builds the indexes and scratch space. Returns 0 or -1 (no nodes, out of memory). */
 int sched_finalize(sched *s, char *err, size_t errlen);
 
+/* Pools named by a '|'-separated list ("" = any: mask 0). strict: every name
+ * must be a pool of this cluster; else unknown names are skipped (a trace
+ * may name models a cluster lacks) and only a list naming none fails.
+ * 0, or -1 with a message naming the pool. */
+int sched_pool_mask(const sched *s, const char *spec, int strict, uint64_t *mask, char *err,
+                    size_t errlen);
 int sched_pool_count(const sched *s);
 int sched_pool_find(const sched *s, const char *name);
 const char *sched_pool_name(const sched *s, int pool);

@@ -161,30 +161,6 @@ static int cmp_i64(const void *a, const void *b)
     return x < y ? -1 : x > y;
 }
 
-static uint64_t pool_mask(const sched *s, const char *spec, int *bad)
-{
-    uint64_t m = 0;
-    *bad = 0;
-    if (!spec || !*spec)
-        return 0;
-    const char *p = spec;
-    while (*p) {
-        const char *e = strchr(p, '|');
-        size_t n = e ? (size_t)(e - p) : strlen(p);
-        char name[SCHED_NAMELEN];
-        snprintf(name, sizeof name, "%.*s", (int)n, p);
-        int i = sched_pool_find(s, name);
-        if (i >= 0)
-            m |= (uint64_t)1 << i;
-        p += n;
-        if (*p == '|')
-            p++;
-    }
-    if (m == 0)
-        *bad = 1; /* names no pool of this cluster */
-    return m;
-}
-
 static void summarize(sim_result *r, int64_t capacity)
 {
     sim_summary *sm = &r->summary;
@@ -278,8 +254,8 @@ int sim_run(sched *s, int classic, const trace *t, const sim_options *o,
         j->sj.mem_per_gpu_mb = classic ? 0 : tj->mem_per_gpu_mb;
         j->sj.user = tj->user;
         j->sj.account = tj->group;
-        int bad = 0;
-        j->sj.pools = classic ? 0 : pool_mask(s, tj->pool, &bad);
+        char perr[128];
+        int bad = !classic && sched_pool_mask(s, tj->pool, 0, &j->sj.pools, perr, sizeof perr) != 0;
         j->size = tj->gpus;
         if (bad) {
             /* a pool this cluster does not have: it can never run here */

@@ -102,7 +102,7 @@ fi
 
 # operators act on nodes; a drained node gets no new work and says so
 expect "drain" 200 '"state":"drain"' "$(api POST /v1/nodes/blk0-n000/drain '{"reason":"maintenance"}')"
-expect "nodes list" 200 '"name":"blk0-n000".*"state":"drain"' "$(api GET /v1/nodes)"
+expect "nodes list" 200 '"name":"blk0-n000".*"state":"drain".*"reason":"maintenance"' "$(api GET /v1/nodes)"
 expect "cancel" 200 '"state":"cancelled"' "$(api DELETE /v1/jobs/3)"
 expect "cancel twice" 409 '"code":"conflict"' "$(api DELETE /v1/jobs/3)"
 expect "hold a pending job" 200 '"held":true' "$(api POST /v1/jobs/20/hold)"
@@ -115,7 +115,7 @@ kill "$FPID"; wait "$FPID"
 start_fleetd
 expect "after restart: held job" 200 '"id":20.*"held":true' "$(api GET /v1/jobs/20)"
 expect "after restart: cancelled job" 200 '"state":"cancelled"' "$(api GET /v1/jobs/3)"
-expect "after restart: drained node" 200 '"state":"drain"' "$(api GET /v1/nodes/blk0-n000)"
+expect "after restart: drained node" 200 '"state":"drain".*"reason":"maintenance"' "$(api GET /v1/nodes/blk0-n000)"
 expect "after restart: count" 200 '"count":25' "$(api GET '/v1/jobs')"
 kill "$FPID"; wait "$FPID"
 [ "$FAILS" -gt 0 ] && { echo "fleetd's log:"; tail -n 30 "$TMP/fleetd.log"; }
