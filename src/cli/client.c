@@ -1,11 +1,14 @@
 /* client.c: talking to fleetd, options, formatting; see client.h. */
 #include "client.h"
 
-#include <curl/curl.h>
 #include <errno.h>
+#include <netdb.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <time.h>
+#include <unistd.h>
 
 #define USER_AGENT "fleet/0.1"
 
@@ -40,17 +43,14 @@ void conn_init(fleet_conn *c, const char *cmd)
     c->url = u && *u ? u : NULL;
     const char *t = getenv("FLEET_TOKEN");
     c->token = t && *t ? t : NULL;
+    c->fd = -1;
 }
 
 void conn_close(fleet_conn *c)
 {
-    if (c->headers)
-        curl_slist_free_all(c->headers);
-    if (c->curl) {
-        curl_easy_cleanup(c->curl);
-        curl_global_cleanup();
-    }
-    c->headers = c->curl = NULL;
+    if (c->fd >= 0)
+        close(c->fd);
+    c->fd = -1;
 }
 
 void resp_free(fleet_resp *r)
@@ -59,24 +59,23 @@ void resp_free(fleet_resp *r)
     memset(r, 0, sizeof *r);
 }
 
-static size_t on_data(char *ptr, size_t size, size_t nmemb, void *arg)
+static void body_append(fleet_resp *r, const char *p, size_t n)
 {
-    fleet_resp *r = arg;
-    size_t n = size * nmemb;
     if (r->len + n + 1 > r->cap) {
         size_t cap = r->cap ? r->cap : 16384;
         while (cap < r->len + n + 1)
             cap *= 2;
         char *b = realloc(r->body, cap);
-        if (!b)
-            return 0; /* curl reports a write error */
+        if (!b) {
+            fputs("fleet: out of memory\n", stderr);
+            exit(FLEET_EXIT_REFUSED);
+        }
         r->body = b;
         r->cap = cap;
     }
-    memcpy(r->body + r->len, ptr, n);
+    memcpy(r->body + r->len, p, n);
     r->len += n;
     r->body[r->len] = '\0';
-    return n;
 }
 
 static const char *where(const fleet_conn *c)
@@ -84,70 +83,176 @@ static const char *where(const fleet_conn *c)
     return c->url ? c->url : c->socket;
 }
 
+/* Connects to fleetd: the Unix socket, or HOST:PORT of an http:// URL.
+ * Returns the fd, or -1 with errno's reason in why. */
+static int dial(const fleet_conn *c, char *why, size_t whylen)
+{
+    if (!c->url) {
+        struct sockaddr_un sa = {.sun_family = AF_UNIX};
+        if (strlen(c->socket) >= sizeof sa.sun_path) {
+            snprintf(why, whylen, "socket path too long");
+            return -1;
+        }
+        memcpy(sa.sun_path, c->socket, strlen(c->socket) + 1);
+        int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        if (fd < 0 || connect(fd, (struct sockaddr *)&sa, sizeof sa) != 0) {
+            snprintf(why, whylen, "%s", strerror(errno));
+            if (fd >= 0)
+                close(fd);
+            return -1;
+        }
+        return fd;
+    }
+    const char *hp = strncmp(c->url, "http://", 7) == 0 ? c->url + 7 : NULL;
+    if (!hp) {
+        snprintf(why, whylen, "only http://HOST:PORT URLs are supported");
+        return -1;
+    }
+    char host[256], port[16] = "80";
+    size_t hl = strcspn(hp, ":/");
+    if (hl == 0 || hl >= sizeof host) {
+        snprintf(why, whylen, "no host in the URL");
+        return -1;
+    }
+    memcpy(host, hp, hl);
+    host[hl] = '\0';
+    if (hp[hl] == ':') {
+        size_t pl = strcspn(hp + hl + 1, "/");
+        if (pl == 0 || pl >= sizeof port) {
+            snprintf(why, whylen, "bad port in the URL");
+            return -1;
+        }
+        memcpy(port, hp + hl + 1, pl);
+        port[pl] = '\0';
+    }
+    struct addrinfo hints = {.ai_socktype = SOCK_STREAM}, *res = NULL;
+    int gai = getaddrinfo(host, port, &hints, &res);
+    if (gai != 0) {
+        snprintf(why, whylen, "%s", gai_strerror(gai));
+        return -1;
+    }
+    int fd = -1;
+    for (struct addrinfo *ai = res; ai && fd < 0; ai = ai->ai_next) {
+        fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC, ai->ai_protocol);
+        if (fd >= 0 && connect(fd, ai->ai_addr, ai->ai_addrlen) != 0) {
+            snprintf(why, whylen, "%s", strerror(errno));
+            close(fd);
+            fd = -1;
+        }
+    }
+    freeaddrinfo(res);
+    return fd;
+}
+
+static int send_all(int fd, const char *p, size_t n)
+{
+    while (n > 0) {
+        ssize_t w = send(fd, p, n, MSG_NOSIGNAL);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w <= 0)
+            return -1;
+        p += w;
+        n -= (size_t)w;
+    }
+    return 0;
+}
+
+/* One exchange on an open connection: -1 when the connection failed before
+ * any answer (the caller may dial again), -2 on a broken answer, else 0. */
+static int exchange(fleet_conn *c, const char *method, const char *path, const char *body,
+                    fleet_resp *r)
+{
+    size_t blen = body ? strlen(body) : 0;
+    char head[1024];
+    int hl = snprintf(head, sizeof head,
+                      "%s %s HTTP/1.1\r\nHost: localhost\r\nUser-Agent: " USER_AGENT
+                      "\r\nAccept: application/json\r\nContent-Type: application/json\r\n"
+                      "Content-Length: %zu\r\n%s%s%s\r\n",
+                      method, path, blen, c->url && c->token ? "Authorization: Bearer " : "",
+                      c->url && c->token ? c->token : "", c->url && c->token ? "\r\n" : "");
+    if (hl < 0 || (size_t)hl >= sizeof head)
+        return -2;
+    if (send_all(c->fd, head, (size_t)hl) != 0 || (blen && send_all(c->fd, body, blen) != 0))
+        return -1;
+    /* the status line and headers */
+    char buf[65536];
+    size_t have = 0;
+    char *hend = NULL;
+    while (!hend) {
+        if (have == sizeof buf - 1)
+            return -2;
+        ssize_t n = recv(c->fd, buf + have, sizeof buf - 1 - have, 0);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            return have ? -2 : -1;
+        have += (size_t)n;
+        buf[have] = '\0';
+        hend = strstr(buf, "\r\n\r\n");
+    }
+    if (strncmp(buf, "HTTP/1.", 7) != 0)
+        return -2;
+    r->status = strtol(buf + 9, NULL, 10);
+    long long want = -1;
+    int close_after = 0;
+    for (char *line = strstr(buf, "\r\n") + 2; line < hend; line = strstr(line, "\r\n") + 2) {
+        if (strncasecmp(line, "Content-Length:", 15) == 0)
+            want = strtoll(line + 15, NULL, 10);
+        else if (strncasecmp(line, "Connection:", 11) == 0 && strcasestr(line, "close") &&
+                 strcasestr(line, "close") < strstr(line, "\r\n"))
+            close_after = 1;
+    }
+    size_t hsize = (size_t)(hend + 4 - buf);
+    body_append(r, buf + hsize, have - hsize);
+    /* the body: Content-Length bytes, or everything until the server closes */
+    while (want < 0 || (long long)r->len < want) {
+        ssize_t n = recv(c->fd, buf, sizeof buf, 0);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0)
+            return -2;
+        if (n == 0) {
+            if (want >= 0)
+                return -2;
+            close_after = 1;
+            break;
+        }
+        body_append(r, buf, (size_t)n);
+    }
+    if (close_after)
+        conn_close(c);
+    return 0;
+}
+
 int conn_request(fleet_conn *c, const char *method, const char *path, const char *body,
                  fleet_resp *r)
 {
     memset(r, 0, sizeof *r);
-    if (!c->curl) {
-        if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK || !(c->curl = curl_easy_init())) {
-            fprintf(stderr, "fleet: cannot initialize libcurl\n");
-            return FLEET_EXIT_UNREACHABLE;
+    char why[256] = "";
+    int rc = -1;
+    /* a kept connection the server has since closed fails before any answer:
+     * dial again, once */
+    for (int attempt = 0; attempt < 2 && rc == -1; attempt++) {
+        int reused = c->fd >= 0;
+        if (c->fd < 0 && (c->fd = dial(c, why, sizeof why)) < 0)
+            break;
+        resp_free(r);
+        rc = exchange(c, method, path, body, r);
+        if (rc != 0) {
+            if (!why[0])
+                snprintf(why, sizeof why, "%s", rc == -1 ? "connection closed" : "bad answer");
+            conn_close(c);
+            if (!reused)
+                break;
         }
-        struct curl_slist *h = NULL;
-        h = curl_slist_append(h, "Content-Type: application/json");
-        h = curl_slist_append(h, "Accept: application/json");
-        h = curl_slist_append(h, "Expect:"); /* no 100-continue round trip */
-        if (c->url && c->token) {
-            size_t n = strlen(c->token) + 32;
-            char *a = xmalloc(n);
-            snprintf(a, n, "Authorization: Bearer %s", c->token);
-            h = curl_slist_append(h, a);
-            free(a);
-        }
-        c->headers = h;
     }
-    CURL *h = c->curl;
-    const char *base = c->url ? c->url : "http://localhost";
-    size_t bl = strlen(base);
-    while (bl > 0 && base[bl - 1] == '/')
-        bl--;
-    size_t ul = bl + strlen(path) + 1;
-    char *url = xmalloc(ul);
-    snprintf(url, ul, "%.*s%s", (int)bl, base, path);
-
-    char errbuf[CURL_ERROR_SIZE] = "";
-    curl_easy_setopt(h, CURLOPT_URL, url);
-    curl_easy_setopt(h, CURLOPT_UNIX_SOCKET_PATH, c->url ? NULL : c->socket);
-    curl_easy_setopt(h, CURLOPT_HTTPHEADER, (struct curl_slist *)c->headers);
-    curl_easy_setopt(h, CURLOPT_USERAGENT, USER_AGENT);
-    curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT, 10L);
-    curl_easy_setopt(h, CURLOPT_ERRORBUFFER, errbuf);
-    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_data);
-    curl_easy_setopt(h, CURLOPT_WRITEDATA, r);
-    curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 0L);
-    curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, NULL);
-    if (strcmp(method, "GET") == 0) {
-        curl_easy_setopt(h, CURLOPT_HTTPGET, 1L);
-    } else {
-        curl_easy_setopt(h, CURLOPT_POST, 1L);
-        curl_easy_setopt(h, CURLOPT_POSTFIELDS, body ? body : "");
-        curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)(body ? strlen(body) : 0));
-        if (strcmp(method, "POST") != 0)
-            curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, method);
-    }
-    CURLcode rc = curl_easy_perform(h);
-    curl_easy_setopt(h, CURLOPT_ERRORBUFFER, NULL);
-    free(url);
-    if (rc != CURLE_OK) {
-        long oserr = 0;
-        curl_easy_getinfo(h, CURLINFO_OS_ERRNO, &oserr);
-        const char *why = oserr ? strerror((int)oserr) : errbuf[0] ? errbuf : curl_easy_strerror(rc);
+    if (rc != 0) {
+        resp_free(r);
         fprintf(stderr, "fleet: cannot reach fleetd at %s: %s; is fleetd running? (set %s)\n",
                 where(c), why, c->url ? "FLEET_URL or --url" : "FLEET_SOCKET or --socket");
         return FLEET_EXIT_UNREACHABLE;
     }
-    curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &r->status);
     if (!r->body) {
         r->body = xmalloc(1);
         r->body[0] = '\0';
@@ -209,17 +314,23 @@ int conn_call(fleet_conn *c, const char *method, const char *path, const char *b
     return 0;
 }
 
+/* Percent-encoding of everything but RFC 3986's unreserved characters. */
 char *conn_escape(const char *s)
 {
-    char *e = curl_easy_escape(NULL, s, 0);
-    if (!e) {
-        fputs("fleet: out of memory\n", stderr);
-        exit(FLEET_EXIT_REFUSED);
+    static const char hex[] = "0123456789ABCDEF";
+    char *e = xmalloc(strlen(s) * 3 + 1), *p = e;
+    for (const unsigned char *u = (const unsigned char *)s; *u; u++) {
+        if ((*u >= 'A' && *u <= 'Z') || (*u >= 'a' && *u <= 'z') || (*u >= '0' && *u <= '9') ||
+            *u == '-' || *u == '_' || *u == '.' || *u == '~') {
+            *p++ = (char)*u;
+        } else {
+            *p++ = '%';
+            *p++ = hex[*u >> 4];
+            *p++ = hex[*u & 15];
+        }
     }
-    char *copy = xmalloc(strlen(e) + 1);
-    strcpy(copy, e);
-    curl_free(e);
-    return copy;
+    *p = '\0';
+    return e;
 }
 
 void print_body(const fleet_resp *r)

@@ -4,8 +4,9 @@
  *   - where fleetd is: --socket PATH / FLEET_SOCKET (Unix socket, the default
  *     /run/gpufleet/fleetd.sock), or --url http://HOST:PORT / FLEET_URL (TCP)
  *     with --token / FLEET_TOKEN sent as "Authorization: Bearer";
- *   - one HTTP/1.1 request at a time over libcurl (one handle per command,
- *     so a command making many requests reuses its connection);
+ *   - one HTTP/1.1 request at a time over one keep-alive connection per
+ *     command (a small built-in client: fleet starts in a millisecond, where
+ *     linking libcurl and its 30 libraries cost more than the request);
  *   - the server's errors, { "error": { code, message, field } }, printed as
  *     "fleet CMD: FIELD: MESSAGE";
  *   - a small option scanner ("--opt value", "--opt=value", "-X value",
@@ -39,8 +40,7 @@ typedef struct fleet_conn {
     const char *url;    /* base URL "http://HOST:PORT" or NULL */
     const char *token;  /* bearer token (TCP only) or NULL */
     int socket_given;   /* --socket on the command line */
-    void *curl;         /* CURL *, made on the first request */
-    void *headers;      /* struct curl_slist * */
+    int fd;             /* the connection, -1 until the first request */
 } fleet_conn;
 
 typedef struct fleet_resp {

@@ -44,6 +44,12 @@ chmod 644 "$TMP/state/cluster.key"
 "$BUILD/fleet" token create bob --uid 7 --key "$TMP/state/cluster.key" 2>"$TMP/err" >/dev/null &&
     fail "token from a world-readable key" || { grep -q "too open" "$TMP/err" && ok "open key refused"; }
 chmod 600 "$TMP/state/cluster.key"
+# the CLI over TCP
+FLEET_URL=$URL FLEET_TOKEN=$ALICE "$BUILD/fleet" queue --me >"$TMP/q" 2>&1 && grep -q alice "$TMP/q" &&
+    ok "fleet queue over TCP as alice" || fail "fleet over TCP: $(cat "$TMP/q")"
+FLEET_URL=$URL "$BUILD/fleet" status >"$TMP/q" 2>&1; rc=$?
+[ $rc = 1 ] && grep -q "bearer token" "$TMP/q" && ok "fleet over TCP without a token: refused (exit 1)" ||
+    fail "fleet without token: exit $rc $(cat "$TMP/q")"
 grep -q "$ROOTTOK" "$TMP/fleetd.log" && fail "a token appears in fleetd's log" || ok "no token in the log"
 kill "$FPID"; wait "$FPID"
 finish
