@@ -12,6 +12,7 @@
  * format that may grow. Fields hold no commas and no quotes in any published
  * file, so no quoting is supported. Times are seconds from the trace start.
  */
+#include "csvline.h"
 #include "trace.h"
 
 #include <inttypes.h>
@@ -20,9 +21,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Larger values are garbage, not trace data; the bound keeps all arithmetic
- * below (products, differences of times) far from int64 overflow. */
-#define VALUE_MAX 1000000000000LL
 #define GPUS_PER_NODE_MAX 1024
 #define POD_GPUS_MAX 1000000
 /* Nodes of one model are grouped this many to a block, standing in for the
@@ -30,106 +28,6 @@
 #define NODES_PER_BLOCK 16
 /* Real headers have 5 or 11 columns; anything wider is not this format. */
 #define MAX_FIELDS 64
-
-typedef struct span {
-    const char *p;
-    size_t n;
-} span;
-
-typedef struct where {
-    const char *fname;
-    char *err;
-    size_t errlen;
-    int64_t line;
-} where;
-
-static void fail(const where *w, const char *fmt, ...)
-{
-    if (!w->err || w->errlen == 0)
-        return;
-    int n = snprintf(w->err, w->errlen, "%s:%" PRId64 ": ", w->fname, w->line);
-    if (n < 0 || (size_t)n >= w->errlen)
-        return;
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(w->err + n, w->errlen - (size_t)n, fmt, ap);
-    va_end(ap);
-}
-
-/* Renders a field for an error message: quoted, short, control and
- * non-ASCII bytes escaped, so that binary garbage cannot garble a terminal. */
-static void quote(char *dst, size_t dstlen, span s)
-{
-    size_t o = 0;
-    dst[o++] = '"';
-    for (size_t i = 0; i < s.n && o + 8 < dstlen; i++) {
-        unsigned char c = (unsigned char)s.p[i];
-        if (i == 32) {
-            memcpy(dst + o, "...", 3);
-            o += 3;
-            break;
-        }
-        /* Bytes >= 0x80 too: CSV input may be any binary, not UTF-8. */
-        if (c < 0x20 || c >= 0x7f || c == '"' || c == '\\')
-            o += (size_t)snprintf(dst + o, dstlen - o, "\\x%02x", c);
-        else
-            dst[o++] = (char)c;
-    }
-    dst[o++] = '"';
-    dst[o] = '\0';
-}
-
-static span trim(span s)
-{
-    while (s.n > 0 && (s.p[0] == ' ' || s.p[0] == '\t')) {
-        s.p++;
-        s.n--;
-    }
-    while (s.n > 0 && (s.p[s.n - 1] == ' ' || s.p[s.n - 1] == '\t' || s.p[s.n - 1] == '\r'))
-        s.n--;
-    return s;
-}
-
-/* Splits a line at commas into trimmed fields; stores at most max of them
- * and returns how many there are. */
-static size_t split(span line, span *fields, size_t max)
-{
-    size_t count = 0;
-    const char *p = line.p, *end = line.p + line.n;
-    for (;;) {
-        const char *comma = memchr(p, ',', (size_t)(end - p));
-        const char *stop = comma ? comma : end;
-        if (count < max)
-            fields[count] = trim((span){p, (size_t)(stop - p)});
-        count++;
-        if (!comma)
-            return count;
-        p = comma + 1;
-    }
-}
-
-/* Decimal integer filling the whole span, optional sign. Magnitudes beyond
- * VALUE_MAX saturate at VALUE_MAX + 1 so no input can overflow. */
-static int parse_int(span s, int64_t *out)
-{
-    size_t i = 0;
-    int neg = 0;
-    if (i < s.n && (s.p[i] == '-' || s.p[i] == '+'))
-        neg = s.p[i++] == '-';
-    if (i == s.n)
-        return -1;
-    int64_t v = 0;
-    for (; i < s.n; i++) {
-        if (s.p[i] < '0' || s.p[i] > '9')
-            return -1;
-        if (v <= VALUE_MAX)
-            v = v * 10 + (s.p[i] - '0');
-        if (v > VALUE_MAX)
-            v = VALUE_MAX + 1;
-    }
-    *out = neg ? -v : v;
-    return 0;
-}
 
 /* A parsed line: the header's column map and the current line's fields.
  * names[] is the format's column list; index[] is -1 for a column absent
@@ -158,19 +56,19 @@ static int get_uint(const where *w, const row *r, int c, int64_t max, int requir
         *present = s.n > 0;
     if (s.n == 0) {
         if (required) {
-            fail(w, "field %s: required, got an empty value", r->names[c]);
+            csv_fail(w, "field %s: required, got an empty value", r->names[c]);
             return -1;
         }
         return 0;
     }
     int64_t v;
-    quote(got, sizeof got, s);
-    if (parse_int(s, &v) != 0 || v < 0) {
-        fail(w, "field %s: must be a non-negative integer, got %s", r->names[c], got);
+    csv_quote(got, sizeof got, s);
+    if (csv_parse_int(s, &v) != 0 || v < 0) {
+        csv_fail(w, "field %s: must be a non-negative integer, got %s", r->names[c], got);
         return -1;
     }
     if (v > max) {
-        fail(w, "field %s: must be at most %" PRId64 ", got %s", r->names[c], max, got);
+        csv_fail(w, "field %s: must be at most %" PRId64 ", got %s", r->names[c], max, got);
         return -1;
     }
     *out = v;
@@ -183,16 +81,16 @@ static int get_text(const where *w, const row *r, int c, char *dst, size_t dstle
 {
     span s = cell(r, c);
     char got[160];
-    quote(got, sizeof got, s);
+    csv_quote(got, sizeof got, s);
     if (s.n >= dstlen) {
-        fail(w, "field %s: longer than %zu characters, got %s", r->names[c], dstlen - 1,
+        csv_fail(w, "field %s: longer than %zu characters, got %s", r->names[c], dstlen - 1,
              got);
         return -1;
     }
     for (size_t i = 0; i < s.n; i++) {
         unsigned char ch = (unsigned char)s.p[i];
         if (ch < 0x20 || ch == 0x7f) {
-            fail(w, "field %s: contains a control character, got %s", r->names[c], got);
+            csv_fail(w, "field %s: contains a control character, got %s", r->names[c], got);
             return -1;
         }
     }
@@ -207,7 +105,7 @@ static int next_line(const char **p, const char *end, where *w, span *line)
 {
     while (*p < end) {
         const char *nl = memchr(*p, '\n', (size_t)(end - *p));
-        *line = trim((span){*p, (size_t)((nl ? nl : end) - *p)});
+        *line = csv_trim((span){*p, (size_t)((nl ? nl : end) - *p)});
         *p = nl ? nl + 1 : end;
         w->line++;
         if (line->n > 0)
@@ -225,13 +123,13 @@ static int read_header(where *w, const char **p, const char *end, row *r,
     r->names = names;
     if (!next_line(p, end, w, &line)) {
         w->line = w->line > 0 ? w->line : 1;
-        fail(w, "header: missing (expected a line naming the columns, such as \"%s,...\")",
+        csv_fail(w, "header: missing (expected a line naming the columns, such as \"%s,...\")",
              names[0]);
         return -1;
     }
-    size_t n = split(line, hdr, MAX_FIELDS);
+    size_t n = csv_split(line, hdr, MAX_FIELDS);
     if (n > MAX_FIELDS) {
-        fail(w, "header: %zu columns, more than %d", n, MAX_FIELDS);
+        csv_fail(w, "header: %zu columns, more than %d", n, MAX_FIELDS);
         return -1;
     }
     r->nfields = n;
@@ -240,14 +138,14 @@ static int read_header(where *w, const char **p, const char *end, row *r,
         for (size_t i = 0; i < n; i++) {
             if (hdr[i].n == strlen(names[c]) && memcmp(hdr[i].p, names[c], hdr[i].n) == 0) {
                 if (r->index[c] >= 0) {
-                    fail(w, "field %s: column named twice in the header", names[c]);
+                    csv_fail(w, "field %s: column named twice in the header", names[c]);
                     return -1;
                 }
                 r->index[c] = (int)i;
             }
         }
         if (r->index[c] < 0 && !optional[c]) {
-            fail(w, "field %s: required column missing from the header", names[c]);
+            csv_fail(w, "field %s: required column missing from the header", names[c]);
             return -1;
         }
     }
@@ -260,9 +158,9 @@ static int read_row(where *w, const char **p, const char *end, row *r)
     span line;
     if (!next_line(p, end, w, &line))
         return 0;
-    size_t n = split(line, r->field, MAX_FIELDS);
+    size_t n = csv_split(line, r->field, MAX_FIELDS);
     if (n != r->nfields) {
-        fail(w, "expected %zu fields as in the header, got %zu", r->nfields, n);
+        csv_fail(w, "expected %zu fields as in the header, got %zu", r->nfields, n);
         return -1;
     }
     return 1;
@@ -358,7 +256,7 @@ static int check_unique_nodes(where *w, const builder *b)
         return 0;
     named *v = malloc(c->nnodes * sizeof *v);
     if (!v) {
-        fail(w, "out of memory");
+        csv_fail(w, "out of memory");
         return -1;
     }
     for (size_t i = 0; i < c->nnodes; i++)
@@ -367,7 +265,7 @@ static int check_unique_nodes(where *w, const builder *b)
     for (size_t i = 1; i < c->nnodes; i++) {
         if (strcmp(v[i].name, v[i - 1].name) == 0) {
             w->line = v[i].line;
-            fail(w, "field sn: duplicate node \"%s\" (first at line %" PRId64 ")", v[i].name,
+            csv_fail(w, "field sn: duplicate node \"%s\" (first at line %" PRId64 ")", v[i].name,
                  v[i - 1].line);
             free(v);
             return -1;
@@ -396,7 +294,7 @@ static int add_node(where *w, builder *b, const char *sn, const char *model, int
         memset(bl, 0, sizeof *bl);
         int n = snprintf(bl->name, sizeof bl->name, "%s-b%zu", model, k / NODES_PER_BLOCK);
         if (n < 0 || (size_t)n >= sizeof bl->name) {
-            fail(w, "field model: \"%s\" is too long to name its blocks", model);
+            csv_fail(w, "field model: \"%s\" is too long to name its blocks", model);
             return -1;
         }
         b->pool_state[pool].block = (int32_t)c->nblocks++;
@@ -425,7 +323,7 @@ static int add_node(where *w, builder *b, const char *sn, const char *model, int
     c->nnodes++;
     return 0;
 oom:
-    fail(w, "out of memory");
+    csv_fail(w, "out of memory");
     return -1;
 }
 
@@ -459,18 +357,18 @@ int alibaba_nodes_parse(const char *buf, size_t len, const char *fname, cluster_
             get_text(&w, &r, N_MODEL, model, sizeof model) != 0)
             goto done;
         if (sn[0] == '\0') {
-            fail(&w, "field sn: required, got an empty value");
+            csv_fail(&w, "field sn: required, got an empty value");
             goto done;
         }
         /* CPU-only nodes do not exist for a GPU scheduler. */
         if (gpus == 0)
             continue;
         if (model[0] == '\0') {
-            fail(&w, "field model: required for a node with GPUs, got an empty value");
+            csv_fail(&w, "field model: required for a node with GPUs, got an empty value");
             goto done;
         }
         if (strchr(model, '|')) {
-            fail(&w, "field model: '|' separates pool names, got \"%s\"", model);
+            csv_fail(&w, "field model: '|' separates pool names, got \"%s\"", model);
             goto done;
         }
         if (add_node(&w, &b, sn, model, cpu_milli, mem_mib, gpus) != 0)
@@ -478,7 +376,7 @@ int alibaba_nodes_parse(const char *buf, size_t len, const char *fname, cluster_
     }
     if (out->nnodes == 0) {
         w.line = w.line > 0 ? w.line : 1;
-        fail(&w, "field gpu: no node with GPUs in the file");
+        csv_fail(&w, "field gpu: no node with GPUs in the file");
         goto done;
     }
     rc = check_unique_nodes(&w, &b);
@@ -521,38 +419,20 @@ static int pod_id(const where *w, const row *r, int64_t *id)
     size_t i = s.n;
     while (i > 0 && s.p[i - 1] >= '0' && s.p[i - 1] <= '9')
         i--;
-    quote(got, sizeof got, s);
+    csv_quote(got, sizeof got, s);
     if (s.n == 0) {
-        fail(w, "field name: required, got an empty value");
+        csv_fail(w, "field name: required, got an empty value");
         return -1;
     }
     if (i == s.n) {
-        fail(w, "field name: must end in a number (the pod id), got %s", got);
+        csv_fail(w, "field name: must end in a number (the pod id), got %s", got);
         return -1;
     }
-    if (parse_int((span){s.p + i, s.n - i}, id) != 0 || *id > VALUE_MAX) {
-        fail(w, "field name: pod number must be at most %lld, got %s", VALUE_MAX, got);
+    if (csv_parse_int((span){s.p + i, s.n - i}, id) != 0 || *id > VALUE_MAX) {
+        csv_fail(w, "field name: pod number must be at most %lld, got %s", VALUE_MAX, got);
         return -1;
     }
     return 0;
-}
-
-/* A '|'-separated pool list must not have empty alternatives. */
-static int check_pool_list(const where *w, const char *pools)
-{
-    if (pools[0] == '\0')
-        return 0;
-    for (const char *q = pools;;) {
-        const char *bar = strchr(q, '|');
-        span name = trim((span){q, bar ? (size_t)(bar - q) : strlen(q)});
-        if (name.n == 0) {
-            fail(w, "field gpu_spec: empty GPU model in \"%s\"", pools);
-            return -1;
-        }
-        if (!bar)
-            return 0;
-        q = bar + 1;
-    }
 }
 
 static int read_pod(const where *w, const row *r, trace_job *j)
@@ -570,7 +450,7 @@ static int read_pod(const where *w, const row *r, trace_job *j)
         get_uint(w, r, P_DELETION_TIME, VALUE_MAX, 0, &deleted, &has_deleted) != 0 ||
         get_uint(w, r, P_SCHEDULED_TIME, VALUE_MAX, 0, &scheduled, &has_scheduled) != 0 ||
         get_text(w, r, P_GPU_SPEC, j->pool, sizeof j->pool) != 0 ||
-        check_pool_list(w, j->pool) != 0 || get_text(w, r, P_QOS, j->qos, sizeof j->qos) != 0)
+        csv_check_pool_list(w, "gpu_spec", "GPU model", j->pool) != 0 || get_text(w, r, P_QOS, j->qos, sizeof j->qos) != 0)
         return -1;
 
     j->submit = created;
@@ -618,7 +498,7 @@ int alibaba_pods_parse(const char *buf, size_t len, const char *fname, trace *ou
         if (read_pod(&w, &r, &j) != 0)
             return -1;
         if (trace_push(out, &j) != 0) {
-            fail(&w, "out of memory");
+            csv_fail(&w, "out of memory");
             return -1;
         }
     }

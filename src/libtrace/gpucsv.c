@@ -13,6 +13,7 @@
  * column or a short line is an error naming the file, line and field, rather
  * than a job silently dropped later by the simulator.
  */
+#include "csvline.h"
 #include "trace.h"
 
 #include <inttypes.h>
@@ -20,9 +21,6 @@
 #include <stdio.h>
 #include <string.h>
 
-/* Anything larger is a typo or garbage, not a real trace value; it also keeps
- * every sum the simulator forms far from int64 overflow. */
-#define VALUE_MAX 1000000000000LL
 /* Counts stored in int32 fields stay below this, so nodes * gpus_per_node
  * cannot overflow either. */
 #define COUNT_MAX 1000000000LL
@@ -50,74 +48,6 @@ static const char *const column_names[NCOLUMNS] = {
     "cpus_per_gpu", "mem_per_gpu_mb", "pool", "user", "account", "qos",
 };
 
-/* A piece of the input buffer; the buffer is never modified or copied. */
-typedef struct span {
-    const char *p;
-    size_t n;
-} span;
-
-/* What an error message needs to say where it is. */
-typedef struct where {
-    const char *fname;
-    char *err;
-    size_t errlen;
-    int64_t line;
-} where;
-
-/* Writes "FILE:LINE: " followed by the formatted message. */
-static void fail(const where *w, const char *fmt, ...)
-{
-    if (!w->err || w->errlen == 0)
-        return;
-    int n = snprintf(w->err, w->errlen, "%s:%" PRId64 ": ", w->fname, w->line);
-    if (n < 0 || (size_t)n >= w->errlen)
-        return;
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(w->err + n, w->errlen - (size_t)n, fmt, ap);
-    va_end(ap);
-}
-
-/* Renders a field for an error message: quoted, short, and with control
- * and non-ASCII bytes escaped so a binary input cannot garble the user's
- * terminal. */
-static void quote(char *dst, size_t dstlen, span s)
-{
-    size_t o = 0;
-    dst[o++] = '"';
-    for (size_t i = 0; i < s.n && o + 8 < dstlen; i++) {
-        unsigned char c = (unsigned char)s.p[i];
-        if (i == 32) {
-            memcpy(dst + o, "...", 3);
-            o += 3;
-            break;
-        }
-        /* Bytes >= 0x80 too: CSV input may be any binary, not UTF-8. */
-        if (c < 0x20 || c >= 0x7f || c == '"' || c == '\\')
-            o += (size_t)snprintf(dst + o, dstlen - o, "\\x%02x", c);
-        else
-            dst[o++] = (char)c;
-    }
-    dst[o++] = '"';
-    dst[o] = '\0';
-}
-
-static int is_blank(char c)
-{
-    return c == ' ' || c == '\t';
-}
-
-static span trim(span s)
-{
-    while (s.n > 0 && is_blank(s.p[0])) {
-        s.p++;
-        s.n--;
-    }
-    while (s.n > 0 && (is_blank(s.p[s.n - 1]) || s.p[s.n - 1] == '\r'))
-        s.n--;
-    return s;
-}
-
 static int span_eq(span s, const char *lit)
 {
     return s.n == strlen(lit) && memcmp(s.p, lit, s.n) == 0;
@@ -130,49 +60,6 @@ static size_t span_prefix(span s, const char *set)
     while (i < s.n && s.p[i] != '\0' && strchr(set, s.p[i]))
         i++;
     return i;
-}
-
-/* Splits a line at commas into trimmed fields. Stores at most max of them
- * and returns how many there are, so a caller can report a long line. */
-static size_t split(span line, span *fields, size_t max)
-{
-    size_t count = 0;
-    const char *p = line.p, *end = line.p + line.n;
-    for (;;) {
-        const char *comma = memchr(p, ',', (size_t)(end - p));
-        const char *stop = comma ? comma : end;
-        if (count < max)
-            fields[count] = trim((span){p, (size_t)(stop - p)});
-        count++;
-        if (!comma)
-            return count;
-        p = comma + 1;
-    }
-}
-
-/* Parses a whole span as a decimal integer with an optional sign. Fails on
- * empty input and on any other character. Magnitudes beyond VALUE_MAX
- * saturate at VALUE_MAX + 1, so no input length can overflow and the range
- * check of the caller reports them. */
-static int parse_int(span s, int64_t *out)
-{
-    size_t i = 0;
-    int neg = 0;
-    if (i < s.n && (s.p[i] == '-' || s.p[i] == '+'))
-        neg = s.p[i++] == '-';
-    if (i == s.n)
-        return -1;
-    int64_t v = 0;
-    for (; i < s.n; i++) {
-        if (s.p[i] < '0' || s.p[i] > '9')
-            return -1;
-        if (v <= VALUE_MAX)
-            v = v * 10 + (s.p[i] - '0');
-        if (v > VALUE_MAX)
-            v = VALUE_MAX + 1;
-    }
-    *out = neg ? -v : v;
-    return 0;
 }
 
 /* The phrase naming what an integer field accepts, for error messages. */
@@ -205,28 +92,28 @@ static int get_int(const where *w, const row *r, enum column c, int64_t min,
         *given = s.n > 0;
     if (s.n == 0) {
         if (required) {
-            fail(w, "field %s: required, got an empty value", column_names[c]);
+            csv_fail(w, "field %s: required, got an empty value", column_names[c]);
             return -1;
         }
         *out = dflt;
         return 0;
     }
     int64_t v;
-    quote(got, sizeof got, s);
-    if (parse_int(s, &v) != 0) {
-        fail(w, "field %s: must be %s, got %s", column_names[c], kind_of(min), got);
+    csv_quote(got, sizeof got, s);
+    if (csv_parse_int(s, &v) != 0) {
+        csv_fail(w, "field %s: must be %s, got %s", column_names[c], kind_of(min), got);
         return -1;
     }
     if (v < min) {
         if (min >= 0)
-            fail(w, "field %s: must be %s, got %s", column_names[c], kind_of(min), got);
+            csv_fail(w, "field %s: must be %s, got %s", column_names[c], kind_of(min), got);
         else
-            fail(w, "field %s: must be at least %" PRId64 ", got %s", column_names[c],
+            csv_fail(w, "field %s: must be at least %" PRId64 ", got %s", column_names[c],
                  min, got);
         return -1;
     }
     if (v > max) {
-        fail(w, "field %s: must be at most %" PRId64 ", got %s", column_names[c], max,
+        csv_fail(w, "field %s: must be at most %" PRId64 ", got %s", column_names[c], max,
              got);
         return -1;
     }
@@ -241,16 +128,16 @@ static int get_text(const where *w, const row *r, enum column c, char *dst,
 {
     span s = cell(r, c);
     char got[160];
-    quote(got, sizeof got, s);
+    csv_quote(got, sizeof got, s);
     if (s.n >= dstlen) {
-        fail(w, "field %s: longer than %zu characters, got %s", column_names[c],
+        csv_fail(w, "field %s: longer than %zu characters, got %s", column_names[c],
              dstlen - 1, got);
         return -1;
     }
     for (size_t i = 0; i < s.n; i++) {
         unsigned char ch = (unsigned char)s.p[i];
         if (ch < 0x20 || ch == 0x7f) {
-            fail(w, "field %s: contains a control character, got %s", column_names[c],
+            csv_fail(w, "field %s: contains a control character, got %s", column_names[c],
                  got);
             return -1;
         }
@@ -260,33 +147,13 @@ static int get_text(const where *w, const row *r, enum column c, char *dst,
     return 0;
 }
 
-/* A pool list is names separated by '|'; an empty alternative ("a||b", a
- * trailing '|') is a typo that would otherwise match nothing. */
-static int check_pool_list(const where *w, const char *pools)
-{
-    if (pools[0] == '\0')
-        return 0;
-    for (const char *p = pools;;) {
-        const char *bar = strchr(p, '|');
-        size_t n = bar ? (size_t)(bar - p) : strlen(p);
-        span name = trim((span){p, n});
-        if (name.n == 0) {
-            fail(w, "field pool: empty pool name in \"%s\"", pools);
-            return -1;
-        }
-        if (!bar)
-            return 0;
-        p = bar + 1;
-    }
-}
-
 /* Maps header names to column positions. */
 static int read_header(const where *w, span line, row *r)
 {
     /* One slot more than there are columns: a header that long must hold an
      * unknown or repeated name by then, which the loop reports. */
     span names[NCOLUMNS + 1];
-    size_t n = split(line, names, NCOLUMNS + 1);
+    size_t n = csv_split(line, names, NCOLUMNS + 1);
     if (n > NCOLUMNS + 1)
         n = NCOLUMNS + 1;
     for (int c = 0; c < NCOLUMNS; c++)
@@ -302,26 +169,26 @@ static int read_header(const where *w, span line, row *r)
                                                                   "0123456789_-."))
             snprintf(got, sizeof got, "%.*s", (int)names[i].n, names[i].p);
         else
-            quote(got, sizeof got, names[i]);
+            csv_quote(got, sizeof got, names[i]);
         if (c == NCOLUMNS) {
             if (names[i].n == 0)
-                fail(w, "header: empty column name in position %zu", i + 1);
+                csv_fail(w, "header: empty column name in position %zu", i + 1);
             else
-                fail(w, "field %s: unknown column (known: id, submit, run, gpus, "
+                csv_fail(w, "field %s: unknown column (known: id, submit, run, gpus, "
                         "time_limit, nodes, gpus_per_node, cpus_per_gpu, "
                         "mem_per_gpu_mb, pool, user, account, qos)",
                      got);
             return -1;
         }
         if (r->index[c] >= 0) {
-            fail(w, "field %s: column named twice in the header", column_names[c]);
+            csv_fail(w, "field %s: column named twice in the header", column_names[c]);
             return -1;
         }
         r->index[c] = (int)i;
     }
     for (int c = COL_ID; c <= COL_GPUS; c++) {
         if (r->index[c] < 0) {
-            fail(w, "field %s: required column missing from the header",
+            csv_fail(w, "field %s: required column missing from the header",
                  column_names[c]);
             return -1;
         }
@@ -354,26 +221,26 @@ static int read_job(const where *w, const row *r, trace_job *j)
     int gpus_required = !(nodes > 0 && gpn > 0);
     if (get_int(w, r, COL_GPUS, 1, COUNT_MAX, gpus_required, 0, &gpus, &gpus_given) != 0) {
         if (gpus_required && cell(r, COL_GPUS).n == 0 && nodes > 0)
-            fail(w, "field gpus: required unless both nodes and gpus_per_node are given");
+            csv_fail(w, "field gpus: required unless both nodes and gpus_per_node are given");
         return -1;
     }
     if (nodes > 0 && gpn > 0) {
         if (nodes * gpn > COUNT_MAX) {
-            fail(w, "field nodes: nodes * gpus_per_node = %" PRId64 " is more than %lld",
+            csv_fail(w, "field nodes: nodes * gpus_per_node = %" PRId64 " is more than %lld",
                  nodes * gpn, COUNT_MAX);
             return -1;
         }
         if (gpus_given && gpus != nodes * gpn) {
-            fail(w, "field gpus: %" PRId64 " does not equal nodes * gpus_per_node = %" PRId64,
+            csv_fail(w, "field gpus: %" PRId64 " does not equal nodes * gpus_per_node = %" PRId64,
                  gpus, nodes * gpn);
             return -1;
         }
         gpus = nodes * gpn;
     } else if (nodes > 0 && gpus < nodes) {
-        fail(w, "field gpus: %" PRId64 " GPUs cannot span %" PRId64 " nodes", gpus, nodes);
+        csv_fail(w, "field gpus: %" PRId64 " GPUs cannot span %" PRId64 " nodes", gpus, nodes);
         return -1;
     } else if (gpn > 0 && nodes == 0) {
-        fail(w, "field gpus_per_node: given without nodes");
+        csv_fail(w, "field gpus_per_node: given without nodes");
         return -1;
     }
     j->gpus = (int32_t)gpus;
@@ -389,7 +256,7 @@ static int read_job(const where *w, const row *r, trace_job *j)
         return -1;
     j->user = (uint32_t)v;
     if (get_text(w, r, COL_POOL, j->pool, sizeof j->pool) != 0 ||
-        check_pool_list(w, j->pool) != 0 ||
+        csv_check_pool_list(w, "pool", "pool name", j->pool) != 0 ||
         get_text(w, r, COL_ACCOUNT, j->account, sizeof j->account) != 0 ||
         get_text(w, r, COL_QOS, j->qos, sizeof j->qos) != 0)
         return -1;
@@ -411,7 +278,7 @@ int gpucsv_parse(const char *buf, size_t len, const char *fname, trace *out,
     const char *p = buf, *end = buf + len;
     while (p < end) {
         const char *nl = memchr(p, '\n', (size_t)(end - p));
-        span line = trim((span){p, (size_t)((nl ? nl : end) - p)});
+        span line = csv_trim((span){p, (size_t)((nl ? nl : end) - p)});
         p = nl ? nl + 1 : end;
         w.line++;
         if (line.n == 0 || line.p[0] == '#')
@@ -425,22 +292,22 @@ int gpucsv_parse(const char *buf, size_t len, const char *fname, trace *out,
             have_header = 1;
             continue;
         }
-        size_t n = split(line, r.field, NCOLUMNS);
+        size_t n = csv_split(line, r.field, NCOLUMNS);
         if (n != ncols) {
-            fail(&w, "expected %zu fields as in the header, got %zu", ncols, n);
+            csv_fail(&w, "expected %zu fields as in the header, got %zu", ncols, n);
             return -1;
         }
         trace_job j;
         if (read_job(&w, &r, &j) != 0)
             return -1;
         if (trace_push(out, &j) != 0) {
-            fail(&w, "out of memory");
+            csv_fail(&w, "out of memory");
             return -1;
         }
     }
     if (!have_header) {
         w.line = w.line > 0 ? w.line : 1;
-        fail(&w, "header: missing (expected a line such as \"id,submit,run,gpus\")");
+        csv_fail(&w, "header: missing (expected a line such as \"id,submit,run,gpus\")");
         return -1;
     }
     return 0;
