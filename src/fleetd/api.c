@@ -94,8 +94,7 @@ static void job_fields(ctl *c, jsonw *w, const fjob *j)
     jsonw_kv_int(w, "start_time", j->start_time);
     jsonw_kv_int(w, "end_time", j->end_time);
     jsonw_kv_int(w, "time_limit", j->time_limit);
-    if (j->state == FJOB_PENDING && j->sj.est_start >= 0 && j->sj.visited &&
-        sched_job_reason(c->s, &j->sj) != SCHED_REASON_NONE)
+    if (j->state == FJOB_PENDING && j->sj.est_start >= 0 && !j->sj.held)
         jsonw_kv_int(w, "est_start", j->sj.est_start);
     else
         jsonw_kv_null(w, "est_start");

@@ -423,8 +423,16 @@ static void run_pass(ctl *c)
     if (c->ngated)
         gate_jobs(c);
     c->last_pass = uv_now(c->loop);
-    sched_pass(c->s, ctl_now(), start_cb, c);
+    int64_t now = ctl_now();
+    sched_pass(c->s, now, start_cb, c);
     c->stats.passes++;
+    /* start estimates for fleet queue: at most every 2 s, the first 5,000
+     * pending jobs (the pass itself only estimates the job it reserves for);
+     * the periodic pass makes sure a quiet controller refreshes them too */
+    if (c->last_estimate == 0 || uv_now(c->loop) - c->last_estimate >= 2000) {
+        sched_estimate(c->s, now, 5000);
+        c->last_estimate = uv_now(c->loop);
+    }
 }
 
 /* End a running job (cancel, requeue; the agent reports ends in the node

@@ -32,6 +32,7 @@ struct ctl {
     /* scheduling */
     int sched_dirty;
     uint64_t last_pass;   /* loop time, ms */
+    uint64_t last_estimate;
     uint64_t pass_min_ms;
     uv_check_t check;
     uv_timer_t soon, interval;

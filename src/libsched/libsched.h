@@ -180,6 +180,11 @@ void sched_job_end(sched *s, sched_job *job, int64_t now);
  * pending reasons. Returns the number of jobs started. */
 int sched_pass(sched *s, int64_t now, sched_start_fn fn, void *arg);
 
+/* Start estimates for display: sets est_start of the first max_jobs pending
+ * jobs (queue order) as conservative backfill would plan them on GPU counts;
+ * others get -1. Starts nothing. Returns how many were estimated. */
+int sched_estimate(sched *s, int64_t now, int max_jobs);
+
 /* Why a pending job waits, as of the last pass (enum sched_reason). */
 int sched_job_reason(const sched *s, const sched_job *j);
 

@@ -869,7 +869,6 @@ int sched_pass(sched *s, int64_t now, sched_start_fn fn, void *arg)
         if (nres >= limit && free_total <= 0)
             break;
         j->visited = s->pass_no;
-        j->est_start = -1;
         if (j->held) {
             j->reason = SCHED_REASON_HELD;
             continue;
@@ -906,6 +905,48 @@ int sched_pass(sched *s, int64_t now, sched_start_fn fn, void *arg)
     }
     release_holds(s);
     return started;
+}
+
+/*
+ * Start estimates for display (fleet queue): the first max_jobs pending
+ * jobs, in queue order, each placed at the earliest time its GPUs stay free
+ * in its pools' profiles for its whole time limit, around the jobs before
+ * it, as conservative backfill would plan them. Counts GPUs (whole nodes
+ * count as their GPUs), so on multi-GPU nodes it is an estimate, not a
+ * promise; nothing starts and nothing is held. O(max_jobs x P).
+ */
+int sched_estimate(sched *s, int64_t now, int max_jobs)
+{
+    prof_build(s, now);
+    int n = 0;
+    for (sched_job *j = s->qhead; j; j = j->qnext) {
+        j->est_start = -1;
+        if (j->held || n >= max_jobs)
+            continue;
+        n++;
+        int64_t len = j->time_limit > 0 ? j->time_limit : 1;
+        int64_t best_t = INT64_MAX, best_need = 0;
+        int best_pool = -1;
+        for (int pool = 0; pool < s->npools; pool++) {
+            req r;
+            if (!pool_allowed(j, pool) || job_req(s, j, pool, &r) != 0)
+                continue;
+            spool *p = &s->pools[pool];
+            int64_t need = r.whole ? (int64_t)r.k * p->mingpn : r.g;
+            size_t i = prof_earliest(p, 0, len, need);
+            if (i < p->pn && p->pt[i] < best_t) {
+                best_t = p->pt[i];
+                best_pool = pool;
+                best_need = need;
+            }
+        }
+        if (best_pool < 0)
+            continue; /* more than the UP nodes can give */
+        prof_sub(s, best_pool, best_t, best_t + len, best_need);
+        j->est_start = best_t;
+    }
+    s->prof_built = 0;
+    return n;
 }
 
 int sched_job_reason(const sched *s, const sched_job *j)

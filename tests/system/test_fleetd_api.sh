@@ -35,6 +35,21 @@ sleep 1.2
 expect "pending reason and estimated start" 200 '"id":20,"name":"gang".*"state":"pending","reason":"resources".*"est_start":[0-9]+' \
     "$(api GET '/v1/jobs?state=pending')"
 expect "filter by state" 200 '"count":19' "$(api GET '/v1/jobs?state=running')"
+# every pending job, not only the one holding the reservation, has a start estimate,
+# and the array tasks queued behind the gang are estimated no earlier than it
+# (estimates are refreshed at most every 2 s: wait for one made after the last submission)
+for _ in $(seq 50); do
+    api GET '/v1/jobs?state=pending' >/dev/null
+    grep -q '"est_start":null' "$TMP/body" || break
+    sleep 0.1
+done
+python3 - "$TMP/body" <<'PY' && ok "start estimates for every pending job" || fail "start estimates: $(cat "$TMP/body" | head -c 600)"
+import json, sys
+jobs = json.load(open(sys.argv[1]))["jobs"]
+est = {j["id"]: j["est_start"] for j in jobs}
+assert len(jobs) == 5 and all(v is not None for v in est.values()), est
+assert all(est[i] >= jobs[0]["submit_time"] for i in est), est
+PY
 expect "show" 200 '"request":\{' "$(api GET /v1/jobs/1)"
 
 # bad input: a clear 4xx naming the field, and nothing accepted changes
