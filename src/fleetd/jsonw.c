@@ -34,6 +34,8 @@ static void comma(jsonw *w)
 }
 
 void jsonw_init(jsonw *w) { memset(w, 0, sizeof *w); }
+void jsonw_grow(jsonw *w, size_t n) { reserve(w, n); }
+void jsonw_str_slow(jsonw *w, const char *s) { jsonw_str(w, s); }
 void jsonw_reserve(jsonw *w, size_t bytes) { reserve(w, bytes); }
 void jsonw_free(jsonw *w) { free(w->buf); memset(w, 0, sizeof *w); }
 
