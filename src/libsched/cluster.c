@@ -58,6 +58,7 @@ void sched_destroy(sched *s)
         j->alloc = NULL;
     }
     free(s->nodes);
+    free(s->node_names);
     free(s->blocks);
     free(s->spines);
     free(s->cells);
@@ -130,10 +131,11 @@ int sched_node_add(sched *s, const char *name, int pool, int block,
     if (s->nnodes == s->capnodes) {
         s->capnodes = s->capnodes ? s->capnodes * 2 : 256;
         s->nodes = xrealloc(s->nodes, (size_t)s->capnodes * sizeof *s->nodes);
+        s->node_names = xrealloc(s->node_names, (size_t)s->capnodes * sizeof *s->node_names);
     }
     snode *n = &s->nodes[s->nnodes];
     memset(n, 0, sizeof *n);
-    copy_name(n->name, name);
+    copy_name(s->node_names[s->nnodes], name);
     n->pool = pool;
     n->block = block;
     n->cap_gpus = n->free_gpus = gpus;
@@ -272,14 +274,14 @@ const char *sched_pool_name(const sched *s, int pool)
 int sched_node_find(const sched *s, const char *name)
 {
     for (int32_t i = 0; i < s->nnodes; i++)
-        if (strcmp(s->nodes[i].name, name) == 0)
+        if (strcmp(s->node_names[i], name) == 0)
             return i;
     return -1;
 }
 
 const char *sched_node_name(const sched *s, int node)
 {
-    return node >= 0 && node < s->nnodes ? s->nodes[node].name : "";
+    return node >= 0 && node < s->nnodes ? s->node_names[node] : "";
 }
 
 int sched_node_block(const sched *s, int node)
@@ -302,7 +304,7 @@ int sched_node_get(const sched *s, int node, sched_node_info *o)
     if (node < 0 || node >= s->nnodes)
         return -1;
     const snode *n = &s->nodes[node];
-    o->name = n->name;
+    o->name = s->node_names[node];
     o->pool = s->pools[n->pool].name;
     o->block = n->block >= 0 ? s->blocks[n->block].name : "";
     o->gpus = n->cap_gpus;
@@ -615,7 +617,7 @@ int sched_restore_running(sched *s, sched_job *j, const int32_t *nodes, int32_t 
         int64_t m = whole ? n->cap_mem : (int64_t)g * j->mem_per_gpu_mb;
         int32_t gg = whole ? n->cap_gpus : g;
         if (n->free_gpus < gg || n->free_cpus < c || n->free_mem < m) {
-            snprintf(err, errlen, "nodes: %s lacks the capacity", n->name);
+            snprintf(err, errlen, "nodes: %s lacks the capacity", s->node_names[nodes[i]]);
             return -1;
         }
     }

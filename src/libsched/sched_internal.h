@@ -11,8 +11,9 @@ typedef struct srun {
     int64_t mem;
 } srun;
 
+/* The fields read on every start, end and placement; the name lives apart
+ * (s->node_names), which keeps a node at 120 bytes instead of 184. */
 typedef struct snode {
-    char name[SCHED_NAMELEN];
     int32_t pool, block, cell;
     int32_t cap_gpus, cap_cpus;
     int64_t cap_mem;
@@ -77,6 +78,7 @@ typedef struct sresv {
 
 struct sched {
     snode *nodes;   int32_t nnodes, capnodes;
+    char (*node_names)[SCHED_NAMELEN];
     spool pools[SCHED_MAX_POOLS]; int32_t npools;
     sblock *blocks; int32_t nblocks, capblocks;
     char (*spines)[SCHED_NAMELEN]; int32_t nspines, capspines;
