@@ -102,6 +102,13 @@ struct store {
  * message naming both versions. NULL with err on failure. */
 store *store_open_sqlite(const char *path, char *err, size_t errlen);
 
+/* Connects to PostgreSQL (conninfo as libpq takes it, e.g. "host=/var/run/
+ * postgresql dbname=gpufleet") and creates the schema (the same tables and
+ * columns as SQLite, schema_version in table meta) if missing; a newer schema
+ * is refused. synchronous_commit=on, so a write returns 0 once its COMMIT is
+ * flushed on the server. NULL with err on failure. */
+store *store_open_pg(const char *conninfo, char *err, size_t errlen);
+
 /* The dispatchers. They live here, inline, so that every backend shares them
  * without a separate translation unit; a NULL handle is an error, not a crash. */
 

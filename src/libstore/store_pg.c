@@ -1,0 +1,778 @@
+/*
+ * The PostgreSQL backend of libstore (libpq), behind the same interface and
+ * with the same schema (v1) as the SQLite backend.
+ *
+ * How it keeps the contracts of store.h:
+ *   - Durability: synchronous_commit is set to on for the session (and
+ *     checked), so COMMIT returns only once the commit record is flushed to
+ *     the server's WAL.
+ *   - One transaction per write call: batches run between BEGIN and COMMIT;
+ *     on any error the transaction is rolled back and nothing is stored.
+ *     meta_set, node_set and the purge are single statements, i.e. their own
+ *     transactions.
+ *   - Speed: statements are prepared once at open; a batch insert sends one
+ *     multi-row INSERT per chunk of INSERT_CHUNK jobs (one round trip per
+ *     chunk, not per job), with every parameter in binary format (no
+ *     formatting, no escaping, no NUL needed in the fixed-size fields).
+ *   - Loads read the whole result (not row by row), so that the connection
+ *     is free for reads from a loader's callback, as with SQLite.
+ *   - The schema is created in one transaction under an advisory lock (two
+ *     controllers opening a fresh database at once do not race); a newer
+ *     schema version is refused.
+ */
+#include <arpa/inet.h>
+#include <inttypes.h>
+#include <libpq-fe.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "store.h"
+
+/* jobs per multi-row INSERT: 23 parameters each, far below the protocol's
+ * 65,535-parameter limit, and a few hundred KB per message */
+#define INSERT_CHUNK 500
+#define NCOLS 23
+/* key of the advisory lock taken while creating the schema ("GFLT") */
+#define GF_LOCK_KEY 0x47464c54
+#define INT8OID 20
+#define TEXTOID 25
+
+#define JOB_COLUMNS                                                                             \
+    "id, array_job_id, array_task_id, uid, gid, username, account, name, pool, qos, state, "  \
+    "held, submit_time, start_time, end_time, time_limit, gpus, nodes, exit_code, restarts, " \
+    "nodelist, gpu_seconds, spec_json"
+
+/* parameter types of a job row, $1..$23 */
+static const unsigned char col_is_text[NCOLS] = {0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 0, 0,
+                                                 0, 0, 0, 0, 0, 0, 0, 0, 1, 0, 1};
+
+static const char *const schema_v1 =
+    "CREATE TABLE jobs ("
+    " id BIGINT PRIMARY KEY,"
+    " array_job_id BIGINT NOT NULL,"
+    " array_task_id BIGINT NOT NULL,"
+    " uid BIGINT NOT NULL,"
+    " gid BIGINT NOT NULL,"
+    " username TEXT NOT NULL,"
+    " account TEXT NOT NULL,"
+    " name TEXT NOT NULL,"
+    " pool TEXT NOT NULL,"
+    " qos TEXT NOT NULL,"
+    " state BIGINT NOT NULL CHECK (state BETWEEN 0 AND 8),"
+    " held BIGINT NOT NULL CHECK (held IN (0, 1)),"
+    " submit_time BIGINT NOT NULL,"
+    " start_time BIGINT NOT NULL,"
+    " end_time BIGINT NOT NULL,"
+    " time_limit BIGINT NOT NULL,"
+    " gpus BIGINT NOT NULL,"
+    " nodes BIGINT NOT NULL,"
+    " exit_code BIGINT NOT NULL,"
+    " restarts BIGINT NOT NULL,"
+    " nodelist TEXT NOT NULL,"
+    " gpu_seconds BIGINT NOT NULL,"
+    " spec_json TEXT);"
+    "CREATE INDEX jobs_end_time ON jobs (end_time) WHERE end_time > 0;"
+    "CREATE TABLE nodes ("
+    " name TEXT PRIMARY KEY,"
+    " state BIGINT NOT NULL,"
+    " reason TEXT NOT NULL);";
+
+typedef struct pg_store {
+    struct store base; /* first: a store* is a pg_store* */
+    PGconn *conn;
+    char label[160]; /* "postgresql:DBNAME", for messages */
+    char msg[512];   /* the last server message, trimmed (see pgmsg) */
+    int loading;     /* a loader's callback is running: refuse writes and re-entry */
+    /* parameter buffers of one insert chunk */
+    const char *values[INSERT_CHUNK * NCOLS];
+    int lengths[INSERT_CHUNK * NCOLS];
+    int formats[INSERT_CHUNK * NCOLS];
+    Oid types[INSERT_CHUNK * NCOLS];
+    uint64_t ints[INSERT_CHUNK * NCOLS]; /* big-endian int8 values */
+} pg_store;
+
+static const struct store_ops pg_ops;
+
+#define P(h) ((pg_store *)(h))
+
+__attribute__((format(printf, 3, 4))) static void seterr(char *err, size_t errlen,
+                                                         const char *fmt, ...)
+{
+    if (!err || !errlen)
+        return;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(err, errlen, fmt, ap);
+    va_end(ap);
+}
+
+/* The server's message without its trailing newline. */
+static const char *pgmsg(pg_store *s, const PGresult *r)
+{
+    char *buf = s->msg;
+    size_t cap = sizeof s->msg;
+    const char *m = r ? PQresultErrorMessage(r) : NULL;
+    if (!m || !*m)
+        m = PQerrorMessage(s->conn);
+    snprintf(buf, cap, "%s", m && *m ? m : "unknown error");
+    size_t n = strlen(buf);
+    while (n && (buf[n - 1] == '\n' || buf[n - 1] == ' '))
+        buf[--n] = '\0';
+    return buf;
+}
+
+/* Runs SQL without parameters; 0 if it succeeded. */
+static int exec_ok(pg_store *s, const char *sql, const char *what, char *err, size_t errlen)
+{
+    PGresult *r = PQexec(s->conn, sql);
+    ExecStatusType st = PQresultStatus(r);
+    int ok = st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK;
+    if (!ok)
+        seterr(err, errlen, "%s: %s: %s", s->label, what, pgmsg(s, r));
+    PQclear(r);
+    return ok ? 0 : -1;
+}
+
+static void rollback(pg_store *s)
+{
+    PQclear(PQexec(s->conn, "ROLLBACK"));
+}
+
+static int begin(pg_store *s, char *err, size_t errlen)
+{
+    if (s->loading) {
+        seterr(err, errlen, "%s: cannot write from a loader's callback", s->label);
+        return -1;
+    }
+    return exec_ok(s, "BEGIN", "begin", err, errlen);
+}
+
+static int commit(pg_store *s, char *err, size_t errlen)
+{
+    if (exec_ok(s, "COMMIT", "commit", err, errlen) != 0) {
+        rollback(s);
+        return -1;
+    }
+    return 0;
+}
+
+static const char *job_invalid(const store_job *j)
+{
+    if (j->id <= 0)
+        return "id must be positive";
+    if (j->state < STORE_PENDING || j->state > STORE_HELD_UNUSED)
+        return "state out of range";
+    if (j->spec_json && strlen(j->spec_json) > 0x7fffffff)
+        return "spec_json is larger than 2 GiB";
+    return NULL;
+}
+
+/* Parameter k (0-based, in the chunk) as a binary int8. */
+static void bind_int(pg_store *s, size_t k, int64_t v)
+{
+    uint64_t u = (uint64_t)v;
+    uint64_t be = ((uint64_t)htonl((uint32_t)u) << 32) | htonl((uint32_t)(u >> 32));
+    s->ints[k] = be;
+    s->values[k] = (const char *)&s->ints[k];
+    s->lengths[k] = 8;
+    s->formats[k] = 1;
+}
+
+/* A text parameter in binary format: the bytes, no NUL needed (a field that
+ * fills its array without one is stored up to its end, never read past). */
+static void bind_text(pg_store *s, size_t k, const char *t, size_t max)
+{
+    s->values[k] = t;
+    s->lengths[k] = (int)strnlen(t, max);
+    s->formats[k] = 1;
+}
+
+/* Binds the job's 23 columns at parameter offset base (spec_json last). */
+static void bind_job(pg_store *s, size_t base, const store_job *j)
+{
+    bind_int(s, base + 0, j->id);
+    bind_int(s, base + 1, j->array_job_id);
+    bind_int(s, base + 2, j->array_task_id);
+    bind_int(s, base + 3, j->uid);
+    bind_int(s, base + 4, j->gid);
+    bind_text(s, base + 5, j->user, sizeof j->user);
+    bind_text(s, base + 6, j->account, sizeof j->account);
+    bind_text(s, base + 7, j->name, sizeof j->name);
+    bind_text(s, base + 8, j->pool, sizeof j->pool);
+    bind_text(s, base + 9, j->qos, sizeof j->qos);
+    bind_int(s, base + 10, j->state);
+    bind_int(s, base + 11, j->held != 0);
+    bind_int(s, base + 12, j->submit_time);
+    bind_int(s, base + 13, j->start_time);
+    bind_int(s, base + 14, j->end_time);
+    bind_int(s, base + 15, j->time_limit);
+    bind_int(s, base + 16, j->gpus);
+    bind_int(s, base + 17, j->nodes);
+    bind_int(s, base + 18, j->exit_code);
+    bind_int(s, base + 19, j->restarts);
+    bind_text(s, base + 20, j->nodelist, sizeof j->nodelist);
+    bind_int(s, base + 21, j->gpu_seconds);
+    if (j->spec_json) {
+        bind_text(s, base + 22, j->spec_json, (size_t)-1);
+    } else {
+        s->values[base + 22] = NULL; /* SQL NULL */
+        s->lengths[base + 22] = 0;
+        s->formats[base + 22] = 1;
+    }
+}
+
+/* "INSERT INTO jobs (...) VALUES ($1, ..., $23), ($24, ...) ..." for rows
+ * rows; malloc'd. */
+static char *insert_sql(size_t rows)
+{
+    size_t cap = 128 + sizeof JOB_COLUMNS + rows * NCOLS * 9;
+    char *sql = malloc(cap);
+    if (!sql)
+        return NULL;
+    size_t o = (size_t)snprintf(sql, cap, "INSERT INTO jobs (" JOB_COLUMNS ") VALUES ");
+    for (size_t r = 0; r < rows; r++) {
+        for (size_t c = 0; c < NCOLS; c++)
+            o += (size_t)snprintf(sql + o, cap - o, "%s$%zu", c ? ", " : (r ? ", (" : "("),
+                                  r * NCOLS + c + 1);
+        o += (size_t)snprintf(sql + o, cap - o, ")");
+    }
+    return sql;
+}
+
+/* The id named by a unique violation's detail, "Key (id)=(5) already exists." */
+static int dup_id(const PGresult *r, long long *id)
+{
+    const char *code = PQresultErrorField(r, PG_DIAG_SQLSTATE);
+    const char *detail = PQresultErrorField(r, PG_DIAG_MESSAGE_DETAIL);
+    if (!code || strcmp(code, "23505") != 0)
+        return 0;
+    *id = 0;
+    if (detail && sscanf(detail, "Key (id)=(%lld)", id) == 1)
+        return 1;
+    return -1; /* a duplicate, id unknown */
+}
+
+static int pg_jobs_insert(store *h, const store_job *jobs, size_t n, char *err, size_t errlen)
+{
+    pg_store *s = P(h);
+    if (n == 0)
+        return 0;
+    if (!jobs) {
+        seterr(err, errlen, "%s: insert: no jobs given", s->label);
+        return -1;
+    }
+    for (size_t i = 0; i < n; i++) {
+        const char *why = job_invalid(&jobs[i]);
+        if (why) {
+            seterr(err, errlen, "%s: insert job %lld: %s", s->label, (long long)jobs[i].id, why);
+            return -1;
+        }
+    }
+    if (begin(s, err, errlen) != 0)
+        return -1;
+    for (size_t first = 0; first < n; first += INSERT_CHUNK) {
+        size_t rows = n - first < INSERT_CHUNK ? n - first : INSERT_CHUNK;
+        for (size_t i = 0; i < rows; i++)
+            bind_job(s, i * NCOLS, &jobs[first + i]);
+        PGresult *r;
+        int nparams = (int)(rows * NCOLS);
+        if (rows == INSERT_CHUNK) {
+            r = PQexecPrepared(s->conn, "ins_chunk", nparams, s->values, s->lengths, s->formats,
+                               0);
+        } else {
+            /* the tail of a batch: parsed once, for this call */
+            char *sql = insert_sql(rows);
+            if (!sql) {
+                seterr(err, errlen, "%s: insert: out of memory", s->label);
+                rollback(s);
+                return -1;
+            }
+            r = PQexecParams(s->conn, sql, nparams, s->types, s->values, s->lengths, s->formats,
+                             0);
+            free(sql);
+        }
+        if (PQresultStatus(r) != PGRES_COMMAND_OK) {
+            long long id;
+            int d = dup_id(r, &id);
+            if (d == 1)
+                seterr(err, errlen, "%s: insert job %lld: a job with this id already exists",
+                       s->label, id);
+            else
+                seterr(err, errlen, "%s: insert jobs %lld..: %s", s->label,
+                       (long long)jobs[first].id, pgmsg(s, r));
+            PQclear(r);
+            rollback(s);
+            return -1;
+        }
+        PQclear(r);
+    }
+    return commit(s, err, errlen);
+}
+
+static int pg_jobs_update(store *h, const store_job *jobs, size_t n, char *err, size_t errlen)
+{
+    pg_store *s = P(h);
+    if (n == 0)
+        return 0;
+    if (!jobs) {
+        seterr(err, errlen, "%s: update: no jobs given", s->label);
+        return -1;
+    }
+    for (size_t i = 0; i < n; i++) {
+        const char *why = job_invalid(&jobs[i]);
+        if (why) {
+            seterr(err, errlen, "%s: update job %lld: %s", s->label, (long long)jobs[i].id, why);
+            return -1;
+        }
+    }
+    if (begin(s, err, errlen) != 0)
+        return -1;
+    for (size_t i = 0; i < n; i++) {
+        bind_job(s, 0, &jobs[i]);
+        PGresult *r = PQexecPrepared(s->conn, "upd", NCOLS - 1, s->values, s->lengths, s->formats,
+                                     0);
+        int ok = PQresultStatus(r) == PGRES_COMMAND_OK;
+        if (!ok)
+            seterr(err, errlen, "%s: update job %lld: %s", s->label, (long long)jobs[i].id,
+                   pgmsg(s, r));
+        else if (strcmp(PQcmdTuples(r), "1") != 0) {
+            seterr(err, errlen, "%s: update job %lld: no such job", s->label,
+                   (long long)jobs[i].id);
+            ok = 0;
+        }
+        PQclear(r);
+        if (!ok) {
+            rollback(s);
+            return -1;
+        }
+    }
+    return commit(s, err, errlen);
+}
+
+static int pg_jobs_delete_before(store *h, int64_t end_before, char *err, size_t errlen)
+{
+    pg_store *s = P(h);
+    if (s->loading) {
+        seterr(err, errlen, "%s: cannot write from a loader's callback", s->label);
+        return -1;
+    }
+    bind_int(s, 0, end_before);
+    /* one statement outside BEGIN: its own transaction */
+    PGresult *r = PQexecPrepared(s->conn, "purge", 1, s->values, s->lengths, s->formats, 0);
+    int n = -1;
+    if (PQresultStatus(r) == PGRES_COMMAND_OK)
+        n = atoi(PQcmdTuples(r));
+    else
+        seterr(err, errlen, "%s: purge: %s", s->label, pgmsg(s, r));
+    PQclear(r);
+    return n;
+}
+
+static int64_t get_i64(const PGresult *r, int row, int col)
+{
+    return strtoll(PQgetvalue(r, row, col), NULL, 10);
+}
+
+static void get_fixed(const PGresult *r, int row, int col, char *dst, size_t size)
+{
+    const char *t = PQgetvalue(r, row, col);
+    size_t n = (size_t)PQgetlength(r, row, col);
+    if (n >= size)
+        n = size - 1;
+    memcpy(dst, t, n);
+    dst[n] = '\0';
+}
+
+/* Fills j from row of r (spec_json points into r, or NULL). */
+static void row_job(const PGresult *r, int row, store_job *j)
+{
+    memset(j, 0, sizeof *j);
+    j->id = get_i64(r, row, 0);
+    j->array_job_id = get_i64(r, row, 1);
+    j->array_task_id = (int32_t)get_i64(r, row, 2);
+    j->uid = (uint32_t)get_i64(r, row, 3);
+    j->gid = (uint32_t)get_i64(r, row, 4);
+    get_fixed(r, row, 5, j->user, sizeof j->user);
+    get_fixed(r, row, 6, j->account, sizeof j->account);
+    get_fixed(r, row, 7, j->name, sizeof j->name);
+    get_fixed(r, row, 8, j->pool, sizeof j->pool);
+    get_fixed(r, row, 9, j->qos, sizeof j->qos);
+    j->state = (int)get_i64(r, row, 10);
+    j->held = get_i64(r, row, 11) != 0;
+    j->submit_time = get_i64(r, row, 12);
+    j->start_time = get_i64(r, row, 13);
+    j->end_time = get_i64(r, row, 14);
+    j->time_limit = get_i64(r, row, 15);
+    j->gpus = (int32_t)get_i64(r, row, 16);
+    j->nodes = (int32_t)get_i64(r, row, 17);
+    j->exit_code = (int32_t)get_i64(r, row, 18);
+    j->restarts = (int32_t)get_i64(r, row, 19);
+    get_fixed(r, row, 20, j->nodelist, sizeof j->nodelist);
+    j->gpu_seconds = get_i64(r, row, 21);
+    j->spec_json = PQgetisnull(r, row, 22) ? NULL : PQgetvalue(r, row, 22);
+}
+
+static int pg_jobs_load(store *h, store_job_fn fn, void *arg, char *err, size_t errlen)
+{
+    pg_store *s = P(h);
+    if (!fn) {
+        seterr(err, errlen, "%s: load jobs: no callback", s->label);
+        return -1;
+    }
+    if (s->loading) {
+        seterr(err, errlen, "%s: load jobs: called from a loader's callback", s->label);
+        return -1;
+    }
+    PGresult *r = PQexecPrepared(s->conn, "load", 0, NULL, NULL, NULL, 0);
+    if (PQresultStatus(r) != PGRES_TUPLES_OK) {
+        seterr(err, errlen, "%s: load jobs: %s", s->label, pgmsg(s, r));
+        PQclear(r);
+        return -1;
+    }
+    int rows = PQntuples(r), count = 0;
+    store_job j;
+    s->loading = 1;
+    for (int i = 0; i < rows; i++) {
+        row_job(r, i, &j);
+        count++;
+        if (fn(&j, arg))
+            break;
+    }
+    s->loading = 0;
+    PQclear(r);
+    return count;
+}
+
+static int pg_job_get(store *h, int64_t id, store_job *out, char *err, size_t errlen)
+{
+    pg_store *s = P(h);
+    if (!out) {
+        seterr(err, errlen, "%s: get job: no output record", s->label);
+        return -1;
+    }
+    /* own buffers: a loader's callback may call this while s->ints is idle,
+     * but keep the handle's buffers out of it anyway */
+    uint64_t u = (uint64_t)id;
+    uint64_t be = ((uint64_t)htonl((uint32_t)u) << 32) | htonl((uint32_t)(u >> 32));
+    const char *v[1] = {(const char *)&be};
+    int len[1] = {8}, fmt[1] = {1};
+    PGresult *r = PQexecPrepared(s->conn, "get", 1, v, len, fmt, 0);
+    int found = -1;
+    if (PQresultStatus(r) != PGRES_TUPLES_OK) {
+        seterr(err, errlen, "%s: get job %lld: %s", s->label, (long long)id, pgmsg(s, r));
+    } else if (PQntuples(r) == 0) {
+        found = 0;
+    } else {
+        row_job(r, 0, out);
+        found = 1;
+        if (out->spec_json) {
+            out->spec_json = strdup(out->spec_json);
+            if (!out->spec_json) {
+                seterr(err, errlen, "%s: get job %lld: out of memory", s->label, (long long)id);
+                found = -1;
+            }
+        }
+    }
+    PQclear(r);
+    return found;
+}
+
+static int pg_meta_get(store *h, const char *key, int64_t *val, char *err, size_t errlen)
+{
+    pg_store *s = P(h);
+    if (!key || !val) {
+        seterr(err, errlen, "%s: meta get: no key or no output", s->label);
+        return -1;
+    }
+    const char *v[1] = {key};
+    PGresult *r = PQexecPrepared(s->conn, "meta_get", 1, v, NULL, NULL, 0);
+    int found = -1;
+    if (PQresultStatus(r) != PGRES_TUPLES_OK) {
+        seterr(err, errlen, "%s: meta get %s: %s", s->label, key, pgmsg(s, r));
+    } else if (PQntuples(r) == 0) {
+        found = 0;
+    } else {
+        *val = get_i64(r, 0, 0);
+        found = 1;
+    }
+    PQclear(r);
+    return found;
+}
+
+static int pg_meta_set(store *h, const char *key, int64_t val, char *err, size_t errlen)
+{
+    pg_store *s = P(h);
+    if (!key || !*key) {
+        seterr(err, errlen, "%s: meta set: empty key", s->label);
+        return -1;
+    }
+    if (strcmp(key, "schema_version") == 0) {
+        seterr(err, errlen, "%s: meta set: schema_version belongs to the store", s->label);
+        return -1;
+    }
+    if (s->loading) {
+        seterr(err, errlen, "%s: cannot write from a loader's callback", s->label);
+        return -1;
+    }
+    char num[32];
+    snprintf(num, sizeof num, "%" PRId64, val);
+    const char *v[2] = {key, num};
+    PGresult *r = PQexecPrepared(s->conn, "meta_set", 2, v, NULL, NULL, 0);
+    int rc = PQresultStatus(r) == PGRES_COMMAND_OK ? 0 : -1;
+    if (rc)
+        seterr(err, errlen, "%s: meta set %s: %s", s->label, key, pgmsg(s, r));
+    PQclear(r);
+    return rc;
+}
+
+static int pg_node_set(store *h, const char *node, int state, const char *reason, char *err,
+                       size_t errlen)
+{
+    pg_store *s = P(h);
+    if (!node || !*node) {
+        seterr(err, errlen, "%s: node set: empty node name", s->label);
+        return -1;
+    }
+    if (s->loading) {
+        seterr(err, errlen, "%s: cannot write from a loader's callback", s->label);
+        return -1;
+    }
+    char num[16];
+    snprintf(num, sizeof num, "%d", state);
+    const char *v[3] = {node, num, reason ? reason : ""};
+    PGresult *r = PQexecPrepared(s->conn, "node_set", 3, v, NULL, NULL, 0);
+    int rc = PQresultStatus(r) == PGRES_COMMAND_OK ? 0 : -1;
+    if (rc)
+        seterr(err, errlen, "%s: node set %s: %s", s->label, node, pgmsg(s, r));
+    PQclear(r);
+    return rc;
+}
+
+static int pg_nodes_load(store *h, store_node_fn fn, void *arg, char *err, size_t errlen)
+{
+    pg_store *s = P(h);
+    if (!fn) {
+        seterr(err, errlen, "%s: load nodes: no callback", s->label);
+        return -1;
+    }
+    if (s->loading) {
+        seterr(err, errlen, "%s: load nodes: called from a loader's callback", s->label);
+        return -1;
+    }
+    PGresult *r = PQexecPrepared(s->conn, "nodes_load", 0, NULL, NULL, NULL, 0);
+    if (PQresultStatus(r) != PGRES_TUPLES_OK) {
+        seterr(err, errlen, "%s: load nodes: %s", s->label, pgmsg(s, r));
+        PQclear(r);
+        return -1;
+    }
+    int rows = PQntuples(r), count = 0;
+    s->loading = 1;
+    for (int i = 0; i < rows; i++) {
+        count++;
+        if (fn(PQgetvalue(r, i, 0), (int)get_i64(r, i, 1), PQgetvalue(r, i, 2), arg))
+            break;
+    }
+    s->loading = 0;
+    PQclear(r);
+    return count;
+}
+
+static void pg_close(store *h)
+{
+    pg_store *s = P(h);
+    if (s->conn)
+        PQfinish(s->conn);
+    free(s);
+}
+
+/* Runs a query returning at most one integer: 1 and *val, 0 for no row / NULL. */
+static int query_int(pg_store *s, const char *sql, int64_t *val, char *err, size_t errlen)
+{
+    PGresult *r = PQexec(s->conn, sql);
+    int rc = -1;
+    if (PQresultStatus(r) != PGRES_TUPLES_OK) {
+        seterr(err, errlen, "%s: %s", s->label, pgmsg(s, r));
+    } else if (PQntuples(r) == 0 || PQgetisnull(r, 0, 0)) {
+        rc = 0;
+    } else {
+        *val = get_i64(r, 0, 0);
+        rc = 1;
+    }
+    PQclear(r);
+    return rc;
+}
+
+/* Creates the schema if missing, in one transaction; refuses a newer schema
+ * and a database holding tables of these names but no schema version. */
+static int schema(pg_store *s, char *err, size_t errlen)
+{
+    char sql[512];
+    int64_t version = 0, others = 0;
+    if (exec_ok(s, "BEGIN", "schema", err, errlen) != 0)
+        return -1;
+    snprintf(sql, sizeof sql, "SELECT pg_advisory_xact_lock(%d)", GF_LOCK_KEY);
+    if (exec_ok(s, sql, "schema lock", err, errlen) != 0)
+        goto fail;
+    int has_meta = query_int(s, "SELECT 1 WHERE to_regclass('meta') IS NOT NULL", &version, err,
+                             errlen);
+    if (has_meta < 0)
+        goto fail;
+    int has_version = 0;
+    if (has_meta) {
+        has_version = query_int(s, "SELECT value FROM meta WHERE key = 'schema_version'",
+                                &version, err, errlen);
+        if (has_version < 0)
+            goto fail;
+    }
+    if (!has_version) {
+        if (query_int(s,
+                      "SELECT (to_regclass('jobs') IS NOT NULL)::int + "
+                      "(to_regclass('nodes') IS NOT NULL)::int",
+                      &others, err, errlen) < 0)
+            goto fail;
+        if (others > 0) {
+            seterr(err, errlen,
+                   "%s: not a gpufleet state database (it has tables but no schema_version)",
+                   s->label);
+            goto fail;
+        }
+        version = 0;
+    } else if (version > STORE_SCHEMA_VERSION) {
+        seterr(err, errlen,
+               "%s: schema version %lld is newer than this gpufleet supports (%d); "
+               "run a newer fleetd, or restore a state database of version %d",
+               s->label, (long long)version, STORE_SCHEMA_VERSION, STORE_SCHEMA_VERSION);
+        goto fail;
+    } else if (version < 1) {
+        seterr(err, errlen, "%s: invalid schema version %lld", s->label, (long long)version);
+        goto fail;
+    }
+    if (version < STORE_SCHEMA_VERSION) {
+        /* only version 1 exists: create it (later versions append migrations) */
+        if (exec_ok(s,
+                    "CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value BIGINT NOT "
+                    "NULL)",
+                    "create schema", err, errlen) != 0 ||
+            exec_ok(s, schema_v1, "create schema", err, errlen) != 0)
+            goto fail;
+        snprintf(sql, sizeof sql,
+                 "INSERT INTO meta (key, value) VALUES ('schema_version', %d) "
+                 "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                 STORE_SCHEMA_VERSION);
+        if (exec_ok(s, sql, "create schema", err, errlen) != 0)
+            goto fail;
+    }
+    if (exec_ok(s, "COMMIT", "schema commit", err, errlen) != 0)
+        goto fail;
+    return 0;
+fail:
+    rollback(s);
+    return -1;
+}
+
+static int prepare(pg_store *s, const char *name, const char *sql, int nparams,
+                   const Oid *types, char *err, size_t errlen)
+{
+    PGresult *r = PQprepare(s->conn, name, sql, nparams, types);
+    int ok = PQresultStatus(r) == PGRES_COMMAND_OK;
+    if (!ok)
+        seterr(err, errlen, "%s: prepare %s: %s", s->label, name, pgmsg(s, r));
+    PQclear(r);
+    return ok ? 0 : -1;
+}
+
+static int prepare_all(pg_store *s, char *err, size_t errlen)
+{
+    for (size_t k = 0; k < INSERT_CHUNK * NCOLS; k++)
+        s->types[k] = col_is_text[k % NCOLS] ? TEXTOID : INT8OID;
+    char *ins = insert_sql(INSERT_CHUNK);
+    if (!ins) {
+        seterr(err, errlen, "%s: out of memory", s->label);
+        return -1;
+    }
+    int rc = prepare(s, "ins_chunk", ins, INSERT_CHUNK * NCOLS, s->types, err, errlen);
+    free(ins);
+    if (rc)
+        return -1;
+    const Oid i8[1] = {INT8OID};
+    const Oid text[3] = {TEXTOID, INT8OID, TEXTOID};
+    if (prepare(s, "upd",
+                "UPDATE jobs SET array_job_id = $2, array_task_id = $3, uid = $4, gid = $5, "
+                "username = $6, account = $7, name = $8, pool = $9, qos = $10, state = $11, "
+                "held = $12, submit_time = $13, start_time = $14, end_time = $15, "
+                "time_limit = $16, gpus = $17, nodes = $18, exit_code = $19, restarts = $20, "
+                "nodelist = $21, gpu_seconds = $22 WHERE id = $1",
+                NCOLS - 1, s->types, err, errlen) ||
+        prepare(s, "purge",
+                "DELETE FROM jobs WHERE end_time > 0 AND end_time < $1 AND state BETWEEN 2 AND 6",
+                1, i8, err, errlen) ||
+        prepare(s, "load", "SELECT " JOB_COLUMNS " FROM jobs ORDER BY id", 0, NULL, err,
+                errlen) ||
+        prepare(s, "get", "SELECT " JOB_COLUMNS " FROM jobs WHERE id = $1", 1, i8, err,
+                errlen) ||
+        prepare(s, "meta_get", "SELECT value FROM meta WHERE key = $1", 1, text, err, errlen) ||
+        prepare(s, "meta_set",
+                "INSERT INTO meta (key, value) VALUES ($1, $2) "
+                "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                2, text, err, errlen) ||
+        prepare(s, "node_set",
+                "INSERT INTO nodes (name, state, reason) VALUES ($1, $2, $3) "
+                "ON CONFLICT (name) DO UPDATE SET state = excluded.state, "
+                "reason = excluded.reason",
+                3, text, err, errlen) ||
+        prepare(s, "nodes_load", "SELECT name, state, reason FROM nodes ORDER BY name", 0, NULL,
+                err, errlen))
+        return -1;
+    return 0;
+}
+
+store *store_open_pg(const char *conninfo, char *err, size_t errlen)
+{
+    if (!conninfo) {
+        seterr(err, errlen, "store: no PostgreSQL connection string");
+        return NULL;
+    }
+    pg_store *s = calloc(1, sizeof *s);
+    if (!s) {
+        seterr(err, errlen, "store: out of memory");
+        return NULL;
+    }
+    s->base.ops = &pg_ops;
+    snprintf(s->label, sizeof s->label, "postgresql");
+    s->conn = PQconnectdb(conninfo);
+    if (!s->conn || PQstatus(s->conn) != CONNECTION_OK) {
+        seterr(err, errlen, "postgresql: cannot connect: %s",
+               s->conn ? pgmsg(s, NULL) : "out of memory");
+        goto fail;
+    }
+    snprintf(s->label, sizeof s->label, "postgresql:%s", PQdb(s->conn));
+    if (PQsetClientEncoding(s->conn, "UTF8") != 0) {
+        seterr(err, errlen, "%s: cannot set client encoding UTF8: %s", s->label, pgmsg(s, NULL));
+        goto fail;
+    }
+    /* a COMMIT must mean durable (store.h); refuse a session where it cannot */
+    if (exec_ok(s, "SET synchronous_commit = on", "configure", err, errlen) != 0)
+        goto fail;
+    if (schema(s, err, errlen) != 0 || prepare_all(s, err, errlen) != 0)
+        goto fail;
+    return &s->base;
+fail:
+    pg_close(&s->base);
+    return NULL;
+}
+
+static const struct store_ops pg_ops = {
+    .name = "postgresql",
+    .close = pg_close,
+    .jobs_insert = pg_jobs_insert,
+    .jobs_update = pg_jobs_update,
+    .jobs_delete_before = pg_jobs_delete_before,
+    .jobs_load = pg_jobs_load,
+    .job_get = pg_job_get,
+    .meta_get = pg_meta_get,
+    .meta_set = pg_meta_set,
+    .node_set = pg_node_set,
+    .nodes_load = pg_nodes_load,
+};
