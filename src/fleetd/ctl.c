@@ -673,7 +673,7 @@ ctl *ctl_create(uv_loop_t *loop, const ctl_options *o, char *err, size_t errlen)
     sched_set_policy(c->s, o->policy);
     char path[4096];
     snprintf(path, sizeof path, "%s/state.db", o->state_dir);
-    c->st = store_open_sqlite(path, err, errlen);
+    c->st = o->pg ? store_open_pg(o->pg, err, errlen) : store_open_sqlite(path, err, errlen);
     if (!c->st)
         goto fail;
     load_ctx lc = {c, 0, 0, 0, 0};

@@ -67,6 +67,7 @@ typedef struct ctl ctl;
 typedef struct ctl_options {
     const char *state_dir;
     const char *config;      /* cluster YAML, required for nodes */
+    const char *pg;          /* PostgreSQL conninfo; NULL: SQLite in state_dir */
     int policy;
     int64_t default_time_limit;
     double pass_interval_s;  /* periodic pass, besides passes on change */

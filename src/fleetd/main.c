@@ -3,7 +3,7 @@
  *
  *   fleetd --state-dir DIR [--socket PATH] [--listen HOST:PORT]
  *          [--config center.yaml] [--policy easy] [--interval SECONDS]
- *          [--default-time SECONDS] [--operator UID]...
+ *          [--default-time SECONDS] [--operator UID]... [--postgres CONNINFO]
  *
  * One event loop owns all state. On first start it creates DIR, the cluster
  * key DIR/cluster.key (mode 0600) that agents must hold, and the state
@@ -39,7 +39,10 @@ static void usage(FILE *f)
             "  --policy P          scheduling policy (default easy)\n"
             "  --interval S        periodic scheduling pass (default 10 s)\n"
             "  --default-time S    time limit of jobs that give none (default 3600)\n"
-            "  --operator UID      a user id allowed to act on every job and node\n");
+            "  --operator UID      a user id allowed to act on every job and node\n"
+            "  --postgres INFO     keep state in PostgreSQL (libpq conninfo, e.g.\n"
+            "                      \"host=/var/run/postgresql dbname=gpufleet\") instead of\n"
+            "                      SQLite in the state directory\n");
 }
 
 typedef struct app {
@@ -93,15 +96,16 @@ int main(int argc, char **argv)
         {"listen", required_argument, 0, 'l'},    {"config", required_argument, 0, 'c'},
         {"policy", required_argument, 0, 'p'},    {"interval", required_argument, 0, 'i'},
         {"default-time", required_argument, 0, 't'}, {"operator", required_argument, 0, 'o'},
+        {"postgres", required_argument, 0, 'P'},
         {"help", no_argument, 0, 'h'},            {0, 0, 0, 0}};
     const char *state_dir = NULL, *sock = "/run/gpufleet/fleetd.sock", *listen_addr = NULL;
-    const char *config = NULL;
+    const char *config = NULL, *pg = NULL;
     int policy = SCHED_EASY;
     double interval = 10, deftime = 3600;
     uint32_t operators[64];
     size_t noperators = 0;
     int ch;
-    while ((ch = getopt_long(argc, argv, "d:s:l:c:p:i:t:o:h", opts, NULL)) != -1) {
+    while ((ch = getopt_long(argc, argv, "d:s:l:c:p:i:t:o:P:h", opts, NULL)) != -1) {
         switch (ch) {
         case 'd': state_dir = optarg; break;
         case 's': sock = optarg; break;
@@ -131,6 +135,7 @@ int main(int argc, char **argv)
             operators[noperators++] = (uint32_t)u;
             break;
         }
+        case 'P': pg = optarg; break;
         case 'h': usage(stdout); return 0;
         default: usage(stderr); return 2;
         }
@@ -168,7 +173,7 @@ int main(int argc, char **argv)
 
     app a = {0};
     a.loop = uv_default_loop();
-    ctl_options co = {state_dir, config, policy, (int64_t)deftime, interval, operators,
+    ctl_options co = {state_dir, config, pg, policy, (int64_t)deftime, interval, operators,
                       noperators};
     ctl *c = ctl_create(a.loop, &co, err, sizeof err);
     if (!c) {

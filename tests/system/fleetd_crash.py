@@ -21,6 +21,7 @@ from fleetclient import call  # noqa: E402
 
 fleetd, config, work = sys.argv[1:4]
 rounds = int(sys.argv[4]) if len(sys.argv) > 4 else 12
+extra = sys.argv[5:]  # more fleetd options (e.g. --postgres CONNINFO)
 state = os.path.join(work, "state")
 sock = os.path.join(work, "fleetd.sock")
 rng = random.Random(42)
@@ -32,7 +33,7 @@ stop = threading.Event()
 
 def start():
     p = subprocess.Popen([fleetd, "--state-dir", state, "--socket", sock, "--config", config,
-                          "--interval", "1"], stdout=subprocess.DEVNULL,
+                          "--interval", "1"] + extra, stdout=subprocess.DEVNULL,
                          stderr=open(os.path.join(work, "fleetd.log"), "a"))
     for _ in range(200):
         try:
