@@ -743,6 +743,11 @@ void ctl_destroy(ctl *c)
     free(c);
 }
 
+void ctl_flush(ctl *c)
+{
+    commit(c); /* what is queued becomes durable and is answered */
+}
+
 sched *ctl_sched(ctl *c) { return c->s; }
 store *ctl_store(ctl *c) { return c->st; }
 

@@ -76,6 +76,8 @@ typedef struct ctl_options {
 
 ctl *ctl_create(uv_loop_t *loop, const ctl_options *o, char *err, size_t errlen);
 void ctl_destroy(ctl *c);
+/* Commits and answers everything queued (before a clean stop). */
+void ctl_flush(ctl *c);
 /* The HTTP handler: routes every /v1 request (see api.c). */
 void ctl_http_handler(http_req *r, void *arg);
 

@@ -314,6 +314,18 @@ void http_server_stop(http_server *s)
 {
     if (!s)
         return;
+    /* requests handed over but not yet handled: answer them before the
+     * daemons go (MHD must not stop with suspended connections) */
+    uv_mutex_lock(&s->lock);
+    http_req *r = s->qhead;
+    s->qhead = s->qtail = NULL;
+    uv_mutex_unlock(&s->lock);
+    while (r) {
+        http_req *next = r->next;
+        http_reply_error(r, 503, "shutting_down", NULL, "fleetd is stopping");
+        MHD_resume_connection(r->conn);
+        r = next;
+    }
     for (int i = 0; i < s->nep; i++) {
         endpoint *e = &s->ep[i];
         if (!e->active)

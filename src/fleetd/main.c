@@ -199,6 +199,7 @@ int main(int argc, char **argv)
 
     uv_run(a.loop, UV_RUN_DEFAULT);
 
+    ctl_flush(c);
     http_server_stop(srv);
     ctl_destroy(c);
     uv_close((uv_handle_t *)&a.sigint, NULL);
