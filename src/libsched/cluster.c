@@ -45,7 +45,8 @@ void sched_destroy(sched *s)
         return;
     run_walk(s, free_running_alloc, NULL);
     for (int32_t i = 0; i < s->nnodes; i++)
-        free(s->nodes[i].run);
+        if (s->nodes[i].run != s->nodes[i].run_inline)
+            free(s->nodes[i].run);
     for (int32_t p = 0; p < s->npools; p++) {
         free(s->pools[p].bucket);
         free(s->pools[p].cells);
@@ -205,8 +206,8 @@ int sched_finalize(sched *s, char *err, size_t errlen)
     /* insert in reverse so that lists read in node order */
     for (int32_t i = s->nnodes - 1; i >= 0; i--) {
         snode *n = &s->nodes[i];
-        n->caprun = 4;
-        n->run = xrealloc(NULL, (size_t)n->caprun * sizeof *n->run);
+        n->caprun = 1; /* s->nodes no longer moves: the inline slot stays put */
+        n->run = n->run_inline;
         spool *pl = &s->pools[n->pool];
         pl->free_gpus += n->free_gpus;
         pl->idle_nodes++;
@@ -510,8 +511,12 @@ int sched_cancel(sched *s, sched_job *j)
 static void node_run_add(snode *n, sched_job *j, const sched_alloc *a)
 {
     if (n->nrun == n->caprun) {
-        n->caprun *= 2;
-        n->run = xrealloc(n->run, (size_t)n->caprun * sizeof *n->run);
+        int32_t cap = n->caprun < 4 ? 4 : n->caprun * 2;
+        srun *r = xrealloc(n->run == n->run_inline ? NULL : n->run, (size_t)cap * sizeof *r);
+        if (n->run == n->run_inline)
+            memcpy(r, n->run_inline, sizeof n->run_inline);
+        n->run = r;
+        n->caprun = cap;
     }
     n->run[n->nrun++] = (srun){j, a->gpus, a->cpus, a->mem_mb};
 }

@@ -26,9 +26,11 @@ typedef struct snode {
     int8_t in_idle;
     int8_t held;                  /* taken out of the index by the running pass */
     int8_t touched;               /* scratch of the reservation walk */
-    /* running jobs on this node */
+    /* running jobs on this node: the first in the node itself (most nodes
+     * run one job, and a separate array cost a cache miss per start and end) */
     srun *run;
     int32_t nrun, caprun;
+    srun run_inline[1];
     /* pass scratch */
     int32_t rel_gpus, rel_cpus;   /* released by the walk's time T */
     int64_t rel_mem;
