@@ -193,6 +193,7 @@ int sched_finalize(sched *s, char *err, size_t errlen)
     free(cellof);
     for (int32_t p = 0; p < s->npools; p++) {
         spool *pl = &s->pools[p];
+        pl->unit = pl->maxgpn == 1;
         pl->bucket = xrealloc(NULL, (size_t)(pl->maxgpn + 1) * sizeof *pl->bucket);
         for (int32_t b = 0; b <= pl->maxgpn; b++)
             pl->bucket[b] = -1;

@@ -3,7 +3,8 @@
  *
  * Every UP node with at least one free GPU sits in its pool's bucket list
  * for its number of free GPUs; every UP node with all GPUs free also sits in
- * its cell's idle list. Best-fit placement of a single-node job scans buckets
+ * its cell's idle list. In a pool of one-GPU nodes the two would hold the
+ * same nodes, so only the idle lists are kept there. Best-fit placement of a single-node job scans buckets
  * upward from the GPUs it needs: O(gpus per node) buckets. A gang takes idle
  * nodes straight from cell lists: O(nodes taken). Insert and remove are O(1).
  * Pool totals (free GPUs, idle nodes) give O(1) rejection of jobs that
@@ -49,13 +50,15 @@ void idx_insert(sched *s, int32_t n)
     if (nd->state != SCHED_NODE_UP || nd->held || nd->free_gpus <= 0)
         return;
     spool *p = &s->pools[nd->pool];
-    int b = nd->free_gpus;
-    nd->bucket = b;
-    nd->bprev = -1;
-    nd->bnext = p->bucket[b];
-    if (nd->bnext >= 0)
-        s->nodes[nd->bnext].bprev = n;
-    p->bucket[b] = n;
+    if (!p->unit) {
+        int b = nd->free_gpus;
+        nd->bucket = b;
+        nd->bprev = -1;
+        nd->bnext = p->bucket[b];
+        if (nd->bnext >= 0)
+            s->nodes[nd->bnext].bprev = n;
+        p->bucket[b] = n;
+    }
     if (nd->free_gpus == nd->cap_gpus) {
         scell *c = &s->cells[nd->cell];
         nd->in_idle = 1;

@@ -360,9 +360,17 @@ static int place_now(sched *s, const sched_job *j, uint64_t pools, int64_t now, 
             }
             for (int32_t bk = r.g; bk <= p->maxgpn && bk < bestg; bk++) {
                 int32_t found = -1;
-                for (int32_t n = p->bucket[bk]; n >= 0 && found < 0; n = s->nodes[n].bnext)
-                    if (s->nodes[n].free_cpus >= r.c && s->nodes[n].free_mem >= r.m)
-                        found = n;
+                if (p->unit) { /* one-GPU nodes: the idle lists are the index */
+                    for (int32_t ci = 0; ci < p->ncells && found < 0; ci++)
+                        for (int32_t n = s->cells[p->cells[ci]].idle_head; n >= 0 && found < 0;
+                             n = s->nodes[n].inext)
+                            if (s->nodes[n].free_cpus >= r.c && s->nodes[n].free_mem >= r.m)
+                                found = n;
+                } else {
+                    for (int32_t n = p->bucket[bk]; n >= 0 && found < 0; n = s->nodes[n].bnext)
+                        if (s->nodes[n].free_cpus >= r.c && s->nodes[n].free_mem >= r.m)
+                            found = n;
+                }
                 if (found >= 0) {
                     cand_add(s, found, bk, 0);
                     break;

@@ -51,6 +51,8 @@ typedef struct spool {
     int32_t ncells;
     int32_t mingpn;       /* GPUs of its smallest node */
     int32_t nonup;        /* nodes not UP */
+    int unit;             /* every node has one GPU: the cells' idle lists are
+                           * the whole index (no free-GPU buckets to keep) */
     /* pass scratch: the pool's availability profile, free GPUs f[i] on
      * [t[i], t[i+1]), built on demand by conservative backfill */
     int64_t *pt, *pf;
