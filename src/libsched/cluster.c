@@ -354,6 +354,7 @@ int sched_node_set_state(sched *s, int node, int state)
     if (!s->finalized || node < 0 || node >= s->nnodes || state < SCHED_NODE_UP ||
         state > SCHED_NODE_DOWN)
         return -1;
+    s->epoch++;
     pool_account(s, node, -1);
     idx_remove(s, node);
     spool *pl = &s->pools[s->nodes[node].pool];
@@ -364,8 +365,8 @@ int sched_node_set_state(sched *s, int node, int state)
     return 0;
 }
 
-void sched_set_policy(sched *s, int policy) { s->policy = policy; }
-void sched_set_depth(sched *s, int depth) { s->depth = depth < 0 ? 0 : depth; }
+void sched_set_policy(sched *s, int policy) { s->policy = policy; s->epoch++; }
+void sched_set_depth(sched *s, int depth) { s->depth = depth < 0 ? 0 : depth; s->epoch++; }
 
 /* ---- the pending queue -------------------------------------------------
  * Ordered by priority (higher first), then submit time, then id, then
@@ -493,6 +494,8 @@ int sched_submit(sched *s, sched_job *j, char *err, size_t errlen)
     j->pool = -1;
     j->seq = s->seq++;
     j->tleft = j->tright = NULL;
+    if (s->resv_job && queue_before(j, s->resv_job))
+        s->epoch++; /* ahead of the kept reservation: plan afresh */
     queue_insert(s, j);
     return 0;
 }
@@ -501,6 +504,9 @@ int sched_cancel(sched *s, sched_job *j)
 {
     if (j->state != SCHED_JOB_PENDING)
         return -1;
+    s->epoch++;
+    if (j == s->resv_job)
+        s->resv_job = NULL;
     queue_remove(s, j);
     free(j->alloc);
     j->alloc = NULL;
@@ -584,6 +590,7 @@ void sched_job_end(sched *s, sched_job *j, int64_t now)
     (void)now;
     if (j->state != SCHED_JOB_RUNNING)
         return;
+    s->epoch++;
     run_remove(s, j);
     alloc_apply(s, j, -1);
     j->state = SCHED_JOB_DONE;

@@ -701,7 +701,7 @@ static int prof_release(sched_job *rj, void *arg)
     return 0;
 }
 
-static void prof_build(sched *s, int64_t now)
+static void prof_build(sched *s, int64_t now, int with_reservations)
 {
     for (int pool = 0; pool < s->npools; pool++) {
         spool *p = &s->pools[pool];
@@ -717,7 +717,7 @@ static void prof_build(sched *s, int64_t now)
     prof_ctx c = {s, now};
     run_walk(s, prof_release, &c);
     s->prof_built = 1;
-    for (size_t i = 0; i < s->nrv; i++) {
+    for (size_t i = 0; with_reservations && i < s->nrv; i++) {
         const sresv *v = &s->rv[i];
         prof_sub(s, s->nodes[v->node].pool, v->start, v->end, v->gpus);
     }
@@ -753,7 +753,7 @@ static int reserve_later(sched *s, sched_job *j, int64_t now)
 {
     s->held_whole_from = INT64_MAX; /* more reservations: check held nodes one by one */
     if (!s->prof_built)
-        prof_build(s, now);
+        prof_build(s, now, 1);
     int64_t len = j->time_limit > 0 ? j->time_limit : 1;
     int64_t best_t = INT64_MAX, best_need = 0;
     int best_pool = -1, best_concrete = 0;
@@ -797,7 +797,7 @@ static int reserve_later(sched *s, sched_job *j, int64_t now)
 static uint64_t prof_allows_now(sched *s, const sched_job *j, int64_t now)
 {
     if (!s->prof_built)
-        prof_build(s, now);
+        prof_build(s, now, 1);
     if (j->time_limit == 0)
         return ~(uint64_t)0; /* gone before any later reservation begins */
     uint64_t mask = 0;
@@ -816,6 +816,7 @@ static uint64_t prof_allows_now(sched *s, const sched_job *j, int64_t now)
 /* End of pass: reservations vanish, held nodes return to the index. O(held). */
 static void release_holds(sched *s)
 {
+    s->resv_job = NULL;
     for (int32_t i = 0; i < s->nrnodes; i++)
         s->nodes[s->rnodes[i]].res_head = -1;
     for (int32_t i = 0; i < s->nheld; i++) {
@@ -870,6 +871,17 @@ int sched_pass(sched *s, int64_t now, sched_start_fn fn, void *arg)
     int nres = 0, started = 0;
     int64_t free_total = sched_free_gpus(s);
     s->pass_no++;
+    /* EASY: keep last pass's reservation if nothing it depends on changed
+     * and its job is still the first that may run; else plan afresh */
+    sched_job *first = s->qhead;
+    while (first && first->held)
+        first = first->qnext;
+    sched_job *reuse = s->policy == SCHED_EASY && s->resv_job && s->resv_epoch == s->epoch &&
+                               first == s->resv_job
+                           ? s->resv_job
+                           : NULL;
+    if (!reuse)
+        release_holds(s);
     s->unvisited_reason = SCHED_REASON_RESOURCES;
     sched_job *next;
     for (sched_job *j = s->qhead; j; j = next) {
@@ -903,7 +915,18 @@ int sched_pass(sched *s, int64_t now, sched_start_fn fn, void *arg)
                                                       : SCHED_REASON_RESOURCES;
             continue;
         }
+        if (nres == 0 && j == reuse) {
+            /* the kept reservation: same nodes, same time */
+            nres = 1;
+            j->est_start = s->resv_T;
+            j->reason = SCHED_REASON_RESOURCES;
+            continue;
+        }
         int ok = nres == 0 ? reserve_walk(s, j) : reserve_later(s, j, now);
+        if (ok == 0 && nres == 0 && s->policy == SCHED_EASY) {
+            s->resv_job = j;
+            s->resv_T = j->est_start;
+        }
         if (ok == 0) {
             nres++;
             j->reason = nres == 1 ? SCHED_REASON_RESOURCES : SCHED_REASON_PRIORITY;
@@ -911,7 +934,12 @@ int sched_pass(sched *s, int64_t now, sched_start_fn fn, void *arg)
             j->reason = SCHED_REASON_UNAVAILABLE;
         }
     }
-    release_holds(s);
+    if (s->policy == SCHED_EASY && s->resv_job && nres == 1) {
+        s->resv_epoch = s->epoch; /* kept for the next pass */
+        s->prof_built = 0;
+    } else {
+        release_holds(s);
+    }
     return started;
 }
 
@@ -925,7 +953,8 @@ int sched_pass(sched *s, int64_t now, sched_start_fn fn, void *arg)
  */
 int sched_estimate(sched *s, int64_t now, int max_jobs)
 {
-    prof_build(s, now);
+    /* without the kept reservation: its job is planned again below */
+    prof_build(s, now, 0);
     int n = 0;
     for (sched_job *j = s->qhead; j; j = j->qnext) {
         j->est_start = -1;

@@ -99,6 +99,13 @@ struct sched {
     uint64_t seq;
     uint64_t pass_no;
     int prof_built;
+    /* EASY's reservation kept from one pass to the next while nothing it
+     * depends on changed (epoch: ends, node states, cancels, jobs queued
+     * ahead of it): a pass where only arrivals happened reuses it. */
+    uint64_t epoch;
+    uint64_t resv_epoch;
+    sched_job *resv_job;       /* NULL: no kept reservation */
+    int64_t resv_T;
     int64_t held_whole_from;   /* the only reservation is on whole nodes from then: windows
                                 * ending later can skip held nodes; INT64_MAX if not */
     int unvisited_reason;      /* reason of the jobs the last pass did not reach */            /* pools' profiles are valid in this pass */
