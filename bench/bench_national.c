@@ -314,6 +314,7 @@ static int state_build(const cfg *c, state *st, char *err, size_t errlen)
 
 typedef struct pass_out {
     double secs, cpu;
+    double estimate_secs;  /* sched_estimate(5000) after the pass */
     int started;
     int64_t gpus_started, free_after;
     size_t visited, pending_after;
@@ -337,6 +338,11 @@ static void timed_pass(const cfg *c, state *st, int policy, int depth, pass_out 
     o->started = sched_pass(st->s, st->now, on_timed_start, o);
     o->secs = bench_now() - t0;
     o->cpu = bench_thread_cpu() - c0;
+    /* what fleetd adds after a pass, at most every 2 s: start estimates for
+     * the first 5,000 pending jobs */
+    double e0 = bench_now();
+    sched_estimate(st->s, st->now, 5000);
+    o->estimate_secs = bench_now() - e0;
     o->free_after = sched_free_gpus(st->s);
     o->pending_after = sched_pending_count(st->s);
     uint64_t maxv = 0;
@@ -359,6 +365,8 @@ static void timed_pass(const cfg *c, state *st, int policy, int depth, pass_out 
 
 static void print_pass(const char *label, const pass_out *o)
 {
+    printf("  (start estimates for 5,000 pending jobs after it: %.2f ms)\n",
+           o->estimate_secs * 1000);
     printf("  %-8s %8.2f ms wall, %8.2f ms CPU; started %d jobs (%lld GPUs), visited %zu, "
            "pending after %zu, free GPUs after %lld\n",
            label, o->secs * 1e3, o->cpu * 1e3, o->started, (long long)o->gpus_started, o->visited,
