@@ -29,6 +29,7 @@
 #include <string.h>
 
 #include "store.h"
+#include "store_schema.h"
 
 /* jobs per multi-row INSERT: 23 parameters each, far below the protocol's
  * 65,535-parameter limit, and a few hundred KB per message */
@@ -626,29 +627,13 @@ static int schema(pg_store *s, char *err, size_t errlen)
         if (has_version < 0)
             goto fail;
     }
-    if (!has_version) {
-        if (query_int(s,
-                      "SELECT (to_regclass('jobs') IS NOT NULL)::int + "
-                      "(to_regclass('nodes') IS NOT NULL)::int",
-                      &others, err, errlen) < 0)
-            goto fail;
-        if (others > 0) {
-            seterr(err, errlen,
-                   "%s: not a gpufleet state database (it has tables but no schema_version)",
-                   s->label);
-            goto fail;
-        }
-        version = 0;
-    } else if (version > STORE_SCHEMA_VERSION) {
-        seterr(err, errlen,
-               "%s: schema version %lld is newer than this gpufleet supports (%d); "
-               "run a newer fleetd, or restore a state database of version %d",
-               s->label, (long long)version, STORE_SCHEMA_VERSION, STORE_SCHEMA_VERSION);
+    if (!has_version && query_int(s,
+                                  "SELECT (to_regclass('jobs') IS NOT NULL)::int + "
+                                  "(to_regclass('nodes') IS NOT NULL)::int",
+                                  &others, err, errlen) < 0)
         goto fail;
-    } else if (version < 1) {
-        seterr(err, errlen, "%s: invalid schema version %lld", s->label, (long long)version);
+    if (store_schema_check(s->label, has_version, version, others, &version, err, errlen) != 0)
         goto fail;
-    }
     if (version < STORE_SCHEMA_VERSION) {
         /* only version 1 exists: create it (later versions append migrations) */
         if (exec_ok(s,

@@ -23,6 +23,7 @@
 #include <string.h>
 
 #include "store.h"
+#include "store_schema.h"
 
 /* "GFLT": marks the file as a gpufleet state database (PRAGMA application_id),
  * so that another application's SQLite file is refused, not modified. */
@@ -689,30 +690,15 @@ static int schema(sqlite_store *s, char *err, size_t errlen)
     if (tables > 0 && query_int(s, "SELECT value FROM meta WHERE key = 'schema_version'",
                                 &version, &has_version, err, errlen) != 0)
         goto fail;
-    if (!has_version) {
-        /* a new database: it must be empty, else it is someone else's */
-        if (query_int(s,
-                      "SELECT count(*) FROM sqlite_master WHERE name NOT LIKE 'sqlite_%' "
-                      "AND name <> 'meta'",
-                      &tables, &has, err, errlen) != 0)
-            goto fail;
-        if (tables > 0) {
-            seterr(err, errlen,
-                   "%s: not a gpufleet state database (it has tables but no schema_version)",
-                   s->path);
-            goto fail;
-        }
-        version = 0;
-    } else if (version > STORE_SCHEMA_VERSION) {
-        seterr(err, errlen,
-               "%s: schema version %lld is newer than this gpufleet supports (%d); "
-               "run a newer fleetd, or restore a state database of version %d",
-               s->path, (long long)version, STORE_SCHEMA_VERSION, STORE_SCHEMA_VERSION);
+    /* a new database must be empty, else it is someone else's */
+    if (!has_version && query_int(s,
+                                  "SELECT count(*) FROM sqlite_master WHERE name NOT LIKE "
+                                  "'sqlite_%' AND name <> 'meta'",
+                                  &tables, &has, err, errlen) != 0)
         goto fail;
-    } else if (version < 1) {
-        seterr(err, errlen, "%s: invalid schema version %lld", s->path, (long long)version);
+    if (store_schema_check(s->path, has_version, version, has_version ? 0 : tables, &version,
+                           err, errlen) != 0)
         goto fail;
-    }
     if (version < STORE_SCHEMA_VERSION) {
         if (exec(s,
                  "CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, "
