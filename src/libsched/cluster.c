@@ -417,6 +417,62 @@ static void queue_remove(sched *s, sched_job *j)
     s->npending--;
 }
 
+/* New priorities for every pending job: fn returns each job's priority,
+ * then the queue is sorted again (a stable merge sort of the list, so equal
+ * keys keep their order). O(pending log pending); no allocation. */
+void sched_reprioritize(sched *s, int64_t (*fn)(const sched_job *job, void *arg), void *arg)
+{
+    size_t n = 0;
+    for (sched_job *j = s->qhead; j; j = j->qnext) {
+        j->priority = fn(j, arg);
+        n++;
+    }
+    if (n < 2)
+        return;
+    /* bottom-up merge sort on the singly linked qnext chain */
+    sched_job *list = s->qhead;
+    for (size_t width = 1; width < n; width *= 2) {
+        sched_job *head = NULL, **tail = &head, *p = list;
+        while (p) {
+            sched_job *a = p, *b = p;
+            size_t na = 0, nb = 0;
+            while (b && na < width) {
+                b = b->qnext;
+                na++;
+            }
+            p = b;
+            while (p && nb < width) {
+                p = p->qnext;
+                nb++;
+            }
+            while (na || nb) {
+                sched_job *take;
+                if (na && (!nb || !queue_before(b, a))) {
+                    take = a;
+                    a = a->qnext;
+                    na--;
+                } else {
+                    take = b;
+                    b = b->qnext;
+                    nb--;
+                }
+                *tail = take;
+                tail = &take->qnext;
+            }
+        }
+        *tail = NULL;
+        list = head;
+    }
+    s->qhead = list;
+    sched_job *prev = NULL;
+    for (sched_job *j = list; j; j = j->qnext) {
+        j->qprev = prev;
+        prev = j;
+    }
+    s->qtail = prev;
+    s->epoch++;
+}
+
 /* Nodes a job needs in a pool: see sched_job_shape() in pass.c. The
  * largest over its allowed pools sizes its allocation array. */
 int sched_job_shape(const sched *s, const sched_job *j, int pool,

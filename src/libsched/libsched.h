@@ -163,6 +163,9 @@ void sched_set_depth(sched *s, int depth);
 int sched_submit(sched *s, sched_job *job, char *err, size_t errlen);
 /* The validation of sched_submit alone: 0 if the job could be queued. */
 int sched_check(const sched *s, const sched_job *job, char *err, size_t errlen);
+/* Policy: give every pending job a new priority (fn's answer, larger runs
+ * first) and re-sort the queue. Ties keep submission order. */
+void sched_reprioritize(sched *s, int64_t (*fn)(const sched_job *job, void *arg), void *arg);
 /* Removes a pending job. -1 if it is not pending. */
 int sched_cancel(sched *s, sched_job *job);
 /* Recovery: put a job back as running on the given nodes since `start`

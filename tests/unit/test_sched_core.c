@@ -876,6 +876,53 @@ static void test_deterministic_replay(void **state)
     }
 }
 
+/* sched_reprioritize: a new priority per job re-sorts the queue (ties keep
+ * submission order), and the next pass starts in the new order. One node of
+ * 8 GPUs, four 8-GPU jobs: only the top one can start. */
+static int64_t prio_by_table(const sched_job *j, void *arg)
+{
+    const int64_t *tab = arg;
+    return tab[j->id];
+}
+
+static void test_reprioritize_reorders_queue(void **state)
+{
+    (void)state;
+    sched *s = sched_create();
+    int p = sched_pool_add(s, "h100", "H100");
+    add_nodes(s, p, -1, 1, 8, 0, 0);
+    char err[SCHED_ERRLEN];
+    assert_int_equal(sched_finalize(s, err, sizeof err), 0);
+    sched_set_policy(s, SCHED_FCFS);
+    sched_job j[5];
+    for (int i = 1; i <= 4; i++) {
+        job_gpus(&j[i], i, 100, 8);
+        submit_ok(s, &j[i]);
+    }
+    /* job 3 highest, 2 and 4 tie, 1 lowest: order 3, 2, 4, 1 */
+    int64_t tab[5] = {0, 1, 5, 9, 5};
+    sched_reprioritize(s, prio_by_table, tab);
+    rec r = {0};
+    assert_int_equal(sched_pass(s, 0, on_start, &r), 1);
+    assert_int_equal(r.j[0]->id, 3);
+    sched_job_end(s, &j[3], 10);
+    r.n = 0;
+    assert_int_equal(sched_pass(s, 10, on_start, &r), 1);
+    assert_int_equal(r.j[0]->id, 2);
+    /* lift job 1 above the rest */
+    int64_t tab2[5] = {0, 50, 0, 0, 5};
+    sched_reprioritize(s, prio_by_table, tab2);
+    sched_job_end(s, &j[2], 20);
+    r.n = 0;
+    assert_int_equal(sched_pass(s, 20, on_start, &r), 1);
+    assert_int_equal(r.j[0]->id, 1);
+    sched_job_end(s, &j[1], 30);
+    r.n = 0;
+    assert_int_equal(sched_pass(s, 30, on_start, &r), 1);
+    assert_int_equal(r.j[0]->id, 4);
+    sched_destroy(s);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -896,6 +943,7 @@ int main(void)
         cmocka_unit_test(test_submit_refuses_bad_requests),
         cmocka_unit_test(test_cancel_pending_job),
         cmocka_unit_test(test_deterministic_replay),
+        cmocka_unit_test(test_reprioritize_reorders_queue),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
