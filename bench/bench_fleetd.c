@@ -107,7 +107,7 @@ static pid_t start_fleetd(void)
     pid_t pid = fork();
     if (pid == 0) {
         freopen("/dev/null", "w", stderr);
-        execl(g_fleetd, "fleetd", "--state-dir", g_dir, "--socket", g_sock, "--config", g_conf,
+        execl(g_fleetd, "fleetd", "--no-agents", "--state-dir", g_dir, "--socket", g_sock, "--config", g_conf,
               "--interval", "5", (char *)NULL);
         _exit(127);
     }

@@ -67,7 +67,7 @@ echo "scancel --user:  $(secs "$t0" "$t1") s to return, $(secs "$t0" "$t2") s un
 echo; echo "== gpufleet: $N jobs, held"
 D=$(mktemp -d)
 printf 'pools:\n  - name: cpu\nnodes:\n  - name: %s\n    pool: cpu\n    gpus: %s\n' "$HOST" "$CPUS" >"$D/c.yaml"
-"$BUILD/fleetd" --state-dir "$D/state" --socket "$D/s.sock" --config "$D/c.yaml" 2>"$D/log" &
+"$BUILD/fleetd" --no-agents --state-dir "$D/state" --socket "$D/s.sock" --config "$D/c.yaml" 2>"$D/log" &
 FPID=$!
 export FLEET_SOCKET=$D/s.sock
 for _ in $(seq 100); do "$BUILD/fleet" status >/dev/null 2>&1 && break; sleep 0.05; done

@@ -18,5 +18,6 @@ int cmd_drain(int argc, char **argv);
 int cmd_resume(int argc, char **argv);
 int cmd_status(int argc, char **argv);
 int cmd_token(int argc, char **argv);
+int cmd_run(int argc, char **argv);
 
 #endif

@@ -22,7 +22,7 @@
 
 static const table_col node_cols[] = {
     {"NAME", 0, 0}, {"POOL", 16, 0}, {"BLOCK", 16, 0}, {"STATE", 0, 0},
-    {"GPUS", 0, 1}, {"FREE", 0, 1},  {"JOBS", 0, 1},
+    {"GPUS", 0, 1}, {"FREE", 0, 1},  {"JOBS", 0, 1}, {"CGROUP", 0, 0}, {"REASON", 0, 0},
 };
 
 static void node_row(const jrow *n, void *arg)
@@ -32,8 +32,16 @@ static void node_row(const jrow *n, void *arg)
     snprintf(g, sizeof g, "%" PRId64, row_int(n, "gpus"));
     snprintf(f, sizeof f, "%" PRId64, row_int(n, "free_gpus"));
     snprintf(j, sizeof j, "%" PRId64, row_int(n, "jobs"));
+    /* isolation: the cgroup version, or why there is none ("none: not root") */
+    char cg[160];
+    const char *mode = row_str(n, "cgroup"), *note = row_str(n, "cgroup_note");
+    if (strcmp(mode, "none") == 0 && *note)
+        snprintf(cg, sizeof cg, "none: %s", note);
+    else
+        snprintf(cg, sizeof cg, "%s", *mode ? mode : "-");
+    const char *reason = row_str(n, "reason");
     const char *cells[] = {row_str(n, "name"), row_str(n, "pool"), row_str(n, "block"), row_str(n, "state"),
-                           g, f, j};
+                           g, f, j, cg, *reason ? reason : "-"};
     table_row(t, cells);
 }
 
@@ -85,7 +93,8 @@ int cmd_nodes(int argc, char **argv)
         switch (id) {
         case OPT_ID_HELP:
             printf("usage: fleet nodes [--pool P] [--state S] [--json]\n\n"
-                   "Nodes: NAME POOL BLOCK STATE GPUS FREE JOBS.\n\n"
+                   "Nodes: NAME POOL BLOCK STATE GPUS FREE JOBS CGROUP REASON.\n"
+                   "CGROUP: how jobs are isolated there (v2, v1, or none and why).\n\n"
                    "  -p, --pool P[,P...]     nodes of these pools\n"
                    "  -t, --state S[,S...]    up, drain, down\n"
                    "      --json              fleetd's JSON, unchanged\n%s",

@@ -17,6 +17,7 @@ static const struct {
     {"release", cmd_release, "release held jobs"},
     {"requeue", cmd_requeue, "put jobs back in the queue"},
     {"history", cmd_history, "list finished jobs"},
+    {"run", cmd_run, "inside a job: start a command on all its nodes (ranks)"},
     {"nodes", cmd_nodes, "list nodes"},
     {"drain", cmd_drain, "stop placing jobs on a node (operators)"},
     {"resume", cmd_resume, "place jobs on a node again (operators)"},

@@ -503,7 +503,10 @@ static void node_fields(ctl *c, int node, jsonw *w, const sched_node_info *n)
     jsonw_kv_int(w, "free_memory_mb", n->free_mem_mb);
     jsonw_kv_int(w, "jobs", n->njobs);
     const char *reason = c->node_reason ? c->node_reason[node] : NULL;
+    if (!reason && n->state != SCHED_NODE_UP)
+        reason = agent_node_why(c, node);
     jsonw_kv_str(w, "reason", reason ? reason : "");
+    agent_node_fields(c, node, w);
 }
 
 static void list_nodes(ctl *c, http_req *r, const char *arg)
@@ -581,7 +584,7 @@ static void set_node(ctl *c, http_req *r, const char *arg, int state)
         http_reply_error(r, 503, "store", NULL, "not stored: %s", err);
         return;
     }
-    sched_node_set_state(c->s, n, state);
+    agent_node_set_op(c, n, state);
     ctl_set_node_reason(c, n, state == SCHED_NODE_UP ? NULL : reason);
     c->sched_dirty = 1;
     show_node(c, r, arg);
@@ -617,6 +620,18 @@ static void get_status(ctl *c, http_req *r, const char *arg)
     reply_json(r, 200, &w);
 }
 
+static void post_agent_sync(ctl *c, http_req *r, const char *arg)
+{
+    (void)arg;
+    agent_sync(c, r);
+}
+
+static void route_steps(ctl *c, http_req *r, const char *arg)
+{
+    (void)arg;
+    steps_route(c, r);
+}
+
 static const route routes[] = {
     {"GET", "/v1/status", get_status, ROLE_USER},
     {"GET", "/v1/jobs", list_jobs, ROLE_USER},
@@ -632,6 +647,11 @@ static const route routes[] = {
     {"GET", "/v1/nodes/*", show_node, ROLE_USER},
     {"POST", "/v1/nodes/*/drain", drain_node, ROLE_OPERATOR},
     {"POST", "/v1/nodes/*/resume", resume_node, ROLE_OPERATOR},
+    {"POST", "/v1/jobs/*/steps", route_steps, ROLE_USER},
+    {"GET", "/v1/jobs/*/steps/*", route_steps, ROLE_USER},
+    {"DELETE", "/v1/jobs/*/steps/*", route_steps, ROLE_USER},
+    /* agents: authenticated by a MAC per message, not by a user (agent.c) */
+    {"POST", "/v1/agent/sync", post_agent_sync, ROLE_USER},
 };
 
 /* Match a pattern like "/v1/jobs/<*>" against a path; '*' takes one non-empty segment. */

@@ -123,6 +123,7 @@ static void job_free(fjob *j)
     free(j->deps);
     free(j->name);
     free(j->nodelist);
+    free(j->gpumask);
     free(j);
 }
 
@@ -159,6 +160,7 @@ int ctl_spec_to_sched(ctl *c, const jobspec *js, fjob *j, char *field, size_t fi
         return -1;
     }
     j->time_limit = sj->time_limit;
+    j->no_requeue = (int8_t)js->no_requeue;
     return 0;
 }
 
@@ -315,6 +317,7 @@ static void commit(ctl *c)
         http_resume(r);
     }
     c->waiters = c->waiters_tail = NULL;
+    agent_after_commit(c); /* launches and acks only once durable */
 }
 
 /* ---- scheduling ---------------------------------------------------------- */
@@ -338,6 +341,7 @@ static void start_cb(sched_job *sj, void *arg)
     j->start_time = sj->start;
     set_nodelist(c, j);
     ctl_mark_dirty(c, j);
+    agent_job_started(c, j);
     c->stats.started++;
 }
 
@@ -442,6 +446,7 @@ void ctl_job_finish(ctl *c, fjob *j, int state, int exit_code)
     int64_t now = ctl_now();
     if (j->state == FJOB_RUNNING) {
         j->gpu_seconds = (int64_t)j->sj.alloced_gpus * (now - j->start_time);
+        agent_job_stopped(c, j); /* its agents get a kill if it still runs */
         sched_job_end(c->s, &j->sj, now);
     } else if (j->state == FJOB_PENDING) {
         sched_cancel(c->s, &j->sj);
@@ -463,6 +468,7 @@ int ctl_job_requeue(ctl *c, fjob *j, char *err, size_t errlen)
     }
     int64_t now = ctl_now();
     j->gpu_seconds += (int64_t)j->sj.alloced_gpus * (now - j->start_time);
+    agent_job_stopped(c, j);
     sched_job_end(c->s, &j->sj, now);
     sched_job saved = j->sj;
     memset(&j->sj, 0, sizeof j->sj);
@@ -608,6 +614,7 @@ static int load_one(const store_job *r, void *arg)
         lc->bad++;
         return 0;
     }
+    agent_job_started(c, j);
     lc->running++;
     return 0;
 }
@@ -625,7 +632,7 @@ static int load_node(const char *node, int state, const char *reason, void *arg)
     ctl *c = arg;
     int n = sched_node_find(c->s, node);
     if (n >= 0) {
-        sched_node_set_state(c->s, n, state);
+        agent_node_set_op(c, n, state);
         ctl_set_node_reason(c, n, state == SCHED_NODE_UP ? NULL : reason);
     }
     return 0;
@@ -670,6 +677,7 @@ ctl *ctl_create(uv_loop_t *loop, const ctl_options *o, char *err, size_t errlen)
     c->pass_min_ms = 50;
     if (build_cluster(c, err, errlen) != 0)
         goto fail;
+    agent_init(c);
     sched_set_policy(c->s, o->policy);
     char path[4096];
     snprintf(path, sizeof path, "%s/state.db", o->state_dir);
@@ -696,6 +704,7 @@ ctl *ctl_create(uv_loop_t *loop, const ctl_options *o, char *err, size_t errlen)
     c->interval.data = c;
     uint64_t ms = (uint64_t)(o->pass_interval_s > 0 ? o->pass_interval_s * 1000 : 10000);
     uv_timer_start(&c->interval, on_interval, ms, ms);
+    agent_start_timers(c);
     c->sched_dirty = 1;
     commit(c); /* recovery's own corrections */
     return c;
@@ -727,6 +736,8 @@ void ctl_destroy(ctl *c)
         job_free(c->subs[i].job);
     }
     free(c->subs);
+    if (c->nodes)
+        agent_destroy(c);
     for (int i = 0; c->node_reason && i < sched_node_count(c->s); i++)
         free(c->node_reason[i]);
     free(c->node_reason);
@@ -746,6 +757,8 @@ void ctl_destroy(ctl *c)
 void ctl_flush(ctl *c)
 {
     commit(c); /* what is queued becomes durable and is answered */
+    if (c->nodes)
+        agent_release_held(c);
 }
 
 sched *ctl_sched(ctl *c) { return c->s; }

@@ -55,6 +55,10 @@ typedef struct fjob {
     int32_t ndeps;
     int32_t array_max_running; /* the %N of --array (on every task), 0 = no limit */
     int32_t array_slots;     /* on an array's first task: scratch of gate_jobs */
+    int8_t no_requeue;       /* --no-requeue: a lost node fails it (NODE_FAIL) */
+    uint64_t *gpumask;       /* while running: GPU indices per alloc entry (agent.c) */
+    struct fstep *steps;     /* while running: its steps (fleet run; steps.c) */
+    int32_t nsteps_made;     /* step ids handed out in this run */
     int8_t dep_wait;         /* 1: dependencies unmet, 2: never satisfiable */
     int8_t array_wait;       /* 1: its array is at its running limit */
     struct fjob *dirty_next; /* in the list of records to write */
@@ -72,6 +76,11 @@ typedef struct ctl_options {
     int64_t default_time_limit;
     double pass_interval_s;  /* periodic pass, besides passes on change */
     const uint32_t *operators; size_t noperators;
+    const uint8_t *key;      /* the cluster key (32 bytes): agent message MACs */
+    int no_agents;           /* scheduling only: nodes need no agent, nothing runs */
+    double node_timeout_s;   /* an agent silent this long loses its node */
+    int kill_grace_s;        /* SIGTERM .. SIGKILL at a time limit or cancel */
+    const char *controller;  /* how jobs reach fleetd: "unix:/path" or "HOST:PORT" */
 } ctl_options;
 
 ctl *ctl_create(uv_loop_t *loop, const ctl_options *o, char *err, size_t errlen);

@@ -13,6 +13,28 @@ typedef struct ctl_sub {
     http_req *req;
 } ctl_sub;
 
+/* A node as the controller sees it beyond libsched: who serves it, what
+ * its agent reported, which jobs run on it (agent.c). */
+typedef struct fnode {
+    uint8_t op_state;        /* the operator's word (drain/resume), stored */
+    uint8_t alive;           /* an agent synced within the node timeout */
+    uint8_t inv_short;       /* the agent found fewer GPUs than the config says */
+    uint8_t wake;            /* on c->wake list: its agent may have commands */
+    int32_t agent;           /* index in c->agents, -1: none yet */
+    uint64_t last_seen_ms;   /* loop time of its last sync */
+    int64_t last_seen;       /* unix time of its last sync, 0: never */
+    int32_t inv_gpus, inv_cpus;
+    int64_t inv_mem_mb;
+    char cgroup[8], source[16];
+    char *addr, *note, *model, *why; /* why: the agent-side reason it is down */
+    struct fjob **jobs; int32_t njobs, capjobs; /* running here, in the controller's view */
+} fnode;
+
+typedef struct fagent fagent;
+typedef struct fstep fstep;
+struct proto_sync;
+struct proto_node_cmds;
+
 struct ctl {
     uv_loop_t *loop;
     ctl_options o;
@@ -37,6 +59,13 @@ struct ctl {
     uv_check_t check;
     uv_timer_t soon, interval;
     struct { uint64_t commits, passes, started; } stats;
+    /* agents (agent.c) */
+    fnode *nodes;            /* by sched node index */
+    fagent **agents; size_t nagents, capagents;
+    fagent *wake_head;       /* agents whose held sync may now be answered */
+    uv_timer_t liveness;
+    uint64_t started_ms;     /* loop time at start: grace for agents to return */
+    uint64_t start_ns;       /* wall clock at start, for stale nonces */
 };
 
 int64_t ctl_now(void);
@@ -51,6 +80,41 @@ void ctl_wait_commit(ctl *c, http_req *r);
 void ctl_queue_new(ctl *c, fjob *j, char *spec_json, http_req *r, int first_of_request);
 void ctl_job_finish(ctl *c, fjob *j, int state, int exit_code);
 int ctl_job_requeue(ctl *c, fjob *j, char *err, size_t errlen);
+
+/* agent.c: the controller's side of the agent protocol */
+void agent_init(ctl *c);
+void agent_start_timers(ctl *c);
+void agent_destroy(ctl *c);
+/* A job started (or was recovered as running) / stopped running: the node
+ * lists and GPU masks follow, its nodes' agents are woken. */
+void agent_job_started(ctl *c, fjob *j);
+void agent_job_stopped(ctl *c, fjob *j);
+/* After every commit: answer the held syncs that now have commands. */
+void agent_after_commit(ctl *c);
+/* Answers every held sync now (before the HTTP server stops). */
+void agent_release_held(ctl *c);
+/* POST /v1/agent/sync */
+void agent_sync(ctl *c, http_req *r);
+/* The operator's node state (drain/resume/recovery); the effective state
+ * libsched uses also needs a live agent. */
+void agent_node_set_op(ctl *c, int node, int state);
+/* Agent fields of a node for the API ("agent": {...}). */
+struct jsonw;
+void agent_node_fields(ctl *c, int node, struct jsonw *w);
+const char *agent_node_why(ctl *c, int node);
+
+/* Wake the agent of node n (force: answer its held sync even if empty). */
+void agent_wake_node(ctl *c, int n, int force);
+/* The address other nodes reach node n at (its agent's word, else its name). */
+void agent_node_addr(ctl *c, int n, char *out, size_t outlen);
+
+/* steps.c: fleet run */
+void steps_route(ctl *c, http_req *r);
+void steps_job_stopped(ctl *c, fjob *j);
+void steps_take(ctl *c, const struct proto_sync *m);
+/* Adds the steps (and step kills) of job j for its share k to nc; *fresh
+ * counts those never sent before (they make a reply worth sending). */
+int steps_compose(ctl *c, fjob *j, int k, struct proto_node_cmds *nc, int *fresh);
 
 /* api.c */
 void api_reply_submitted(ctl *c, http_req *r, const ctl_sub *subs, size_t nsubs, size_t first);

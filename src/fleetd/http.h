@@ -43,6 +43,8 @@ typedef struct http_req {
     unsigned status;
     char *resp;
     size_t resp_len;
+    char xheader_name[32];  /* one extra response header (http_reply_header) */
+    char xheader_value[128];
     void *app_data;         /* the handler's, while suspended */
     struct http_req *next;  /* the handler's list link, while suspended */
 } http_req;
@@ -70,6 +72,8 @@ void http_reply(http_req *r, unsigned status, char *body, size_t len);
 /* Answer with { "error": { "code", "message", "field" } }. field may be NULL. */
 void http_reply_error(http_req *r, unsigned status, const char *code, const char *field,
                       const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+/* Adds one header to the answer (e.g. the MAC of an agent reply). */
+void http_reply_header(http_req *r, const char *name, const char *value);
 void http_suspend(http_req *r);
 void http_resume(http_req *r);
 

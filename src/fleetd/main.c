@@ -40,6 +40,12 @@ static void usage(FILE *f)
             "  --interval S        periodic scheduling pass (default 10 s)\n"
             "  --default-time S    time limit of jobs that give none (default 3600)\n"
             "  --operator UID      a user id allowed to act on every job and node\n"
+            "  --no-agents         scheduling only: nodes need no agent and jobs are not\n"
+            "                      executed (they run until cancelled); for tests and\n"
+            "                      benchmarks of the controller alone\n"
+            "  --node-timeout S    an agent silent this long loses its node; its jobs are\n"
+            "                      requeued (default 30)\n"
+            "  --kill-grace S      SIGTERM to SIGKILL at a time limit or cancel (default 30)\n"
             "  --postgres INFO     keep state in PostgreSQL (libpq conninfo, e.g.\n"
             "                      \"host=/var/run/postgresql dbname=gpufleet\") instead of\n"
             "                      SQLite in the state directory\n");
@@ -97,15 +103,18 @@ int main(int argc, char **argv)
         {"policy", required_argument, 0, 'p'},    {"interval", required_argument, 0, 'i'},
         {"default-time", required_argument, 0, 't'}, {"operator", required_argument, 0, 'o'},
         {"postgres", required_argument, 0, 'P'},
+        {"no-agents", no_argument, 0, 'N'},       {"node-timeout", required_argument, 0, 'T'},
+        {"kill-grace", required_argument, 0, 'G'},
         {"help", no_argument, 0, 'h'},            {0, 0, 0, 0}};
     const char *state_dir = NULL, *sock = "/run/gpufleet/fleetd.sock", *listen_addr = NULL;
     const char *config = NULL, *pg = NULL;
     int policy = SCHED_EASY;
-    double interval = 10, deftime = 3600;
+    double interval = 10, deftime = 3600, node_timeout = 30, kill_grace = 30;
+    int no_agents = 0;
     uint32_t operators[64];
     size_t noperators = 0;
     int ch;
-    while ((ch = getopt_long(argc, argv, "d:s:l:c:p:i:t:o:P:h", opts, NULL)) != -1) {
+    while ((ch = getopt_long(argc, argv, "d:s:l:c:p:i:t:o:P:NT:G:h", opts, NULL)) != -1) {
         switch (ch) {
         case 'd': state_dir = optarg; break;
         case 's': sock = optarg; break;
@@ -136,6 +145,17 @@ int main(int argc, char **argv)
             break;
         }
         case 'P': pg = optarg; break;
+        case 'N': no_agents = 1; break;
+        case 'T':
+            if (parse_num("--node-timeout", optarg, &node_timeout) != 0 || node_timeout < 1) {
+                fprintf(stderr, "fleetd: --node-timeout: at least 1 second\n");
+                return 2;
+            }
+            break;
+        case 'G':
+            if (parse_num("--kill-grace", optarg, &kill_grace) != 0 || kill_grace > 86400)
+                return 2;
+            break;
         case 'h': usage(stdout); return 0;
         default: usage(stderr); return 2;
         }
@@ -173,8 +193,17 @@ int main(int argc, char **argv)
 
     app a = {0};
     a.loop = uv_default_loop();
+    /* how jobs (fleet run inside them) reach this controller */
+    char controller[4200];
+    if (sock[0] == '/') {
+        snprintf(controller, sizeof controller, "unix:%s", sock);
+    } else {
+        char cwd[4096];
+        snprintf(controller, sizeof controller, "unix:%s/%s", getcwd(cwd, sizeof cwd) ? cwd : ".",
+                 sock);
+    }
     ctl_options co = {state_dir, config, pg, policy, (int64_t)deftime, interval, operators,
-                      noperators};
+                      noperators, key, no_agents, node_timeout, (int)kill_grace, controller};
     ctl *c = ctl_create(a.loop, &co, err, sizeof err);
     if (!c) {
         fprintf(stderr, "fleetd: %s\n", err);

@@ -201,7 +201,12 @@ char *proto_reply_encode(const proto_reply *m, size_t *len);
 
 /* Decode: 0, or -1 with the field at fault in err ("nodes[0].name: missing").
  * On success *m owns its memory (free with the matching _free); on failure
- * *m is left empty. */
+ * *m is left empty.
+ * err is "PATH: reason"; PATH has no spaces, so a 400's "field" is the text
+ * before the first ": ". Errors of the body as a whole (not JSON, not an
+ * object, over PROTO_MAX_BODY) name no field and have a space before their
+ * first colon. Unknown keys are ignored (forward compatibility). A decoded
+ * output's data is also NUL-terminated (len does not count it). */
 int proto_sync_decode(const char *buf, size_t len, proto_sync *m, char *err, size_t errlen);
 int proto_reply_decode(const char *buf, size_t len, proto_reply *m, char *err, size_t errlen);
 

@@ -32,7 +32,7 @@ stop = threading.Event()
 
 
 def start():
-    p = subprocess.Popen([fleetd, "--state-dir", state, "--socket", sock, "--config", config,
+    p = subprocess.Popen([fleetd, "--no-agents", "--state-dir", state, "--socket", sock, "--config", config,
                           "--interval", "1"] + extra, stdout=subprocess.DEVNULL,
                          stderr=open(os.path.join(work, "fleetd.log"), "a"))
     for _ in range(200):

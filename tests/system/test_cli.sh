@@ -12,7 +12,7 @@ SOCK=$TMP/fleetd.sock
 export FLEET_SOCKET=$SOCK
 unset FLEET_URL FLEET_TOKEN
 
-"$FLEETD" --state-dir "$TMP/state" --socket "$SOCK" --config "$ROOT/examples/cluster-small.yaml" \
+"$FLEETD" --no-agents --state-dir "$TMP/state" --socket "$SOCK" --config "$ROOT/examples/cluster-small.yaml" \
     --interval 1 >"$TMP/fleetd.log" 2>&1 &
 FLEETD_PID=$!
 trap 'kill "$FLEETD_PID" 2>/dev/null; wait "$FLEETD_PID" 2>/dev/null; rm -rf "$TMP"' EXIT
@@ -158,7 +158,7 @@ head -n 1 "$TMP/h" | grep -Eq '^ *ID +NAME +USER +STATE +EXIT +GPU-HOURS +START 
 
 # ---- nodes --------------------------------------------------------------------
 "$FLEET" nodes >"$TMP/n"
-head -n 1 "$TMP/n" | grep -Eq '^NAME +POOL +BLOCK +STATE +GPUS +FREE +JOBS$' &&
+head -n 1 "$TMP/n" | grep -Eq '^NAME +POOL +BLOCK +STATE +GPUS +FREE +JOBS +CGROUP +REASON$' &&
     [ "$(tail -n +2 "$TMP/n" | wc -l)" -eq 19 ] && ok "nodes: 19" || fail "nodes: $(cat "$TMP/n")"
 n=$("$FLEET" nodes --pool npu | tail -n +2 | wc -l)
 [ "$n" -eq 3 ] && ok "nodes --pool npu: 3" || fail "nodes --pool npu: $n"

@@ -7,7 +7,7 @@
 source "$(dirname "$0")/common.sh"
 S=$TMP/fleetd.sock
 start_fleetd() {
-    "$BUILD/fleetd" --state-dir "$TMP/state" --socket "$S" --config "$ROOT/examples/cluster-small.yaml" \
+    "$BUILD/fleetd" --no-agents --state-dir "$TMP/state" --socket "$S" --config "$ROOT/examples/cluster-small.yaml" \
         --interval 1 >>"$TMP/fleetd.log" 2>&1 &
     FPID=$!
     for _ in $(seq 400); do curl -s --unix-socket "$S" http://x/v1/status >/dev/null && return; sleep 0.05; done

@@ -4,7 +4,7 @@
 # or an expired one gets 401; a token's user is who the request acts as.
 source "$(dirname "$0")/common.sh"
 S=$TMP/fleetd.sock
-"$BUILD/fleetd" --state-dir "$TMP/state" --socket "$S" --listen 127.0.0.1:0 \
+"$BUILD/fleetd" --no-agents --state-dir "$TMP/state" --socket "$S" --listen 127.0.0.1:0 \
     --config "$ROOT/examples/cluster-small.yaml" >"$TMP/fleetd.log" 2>&1 &
 FPID=$!
 for _ in $(seq 400); do grep -q "tcp port" "$TMP/fleetd.log" && break; sleep 0.05; done
