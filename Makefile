@@ -12,7 +12,7 @@ FUZZ_BUILD ?= build-fuzz
 GENERATOR  := $(shell command -v ninja >/dev/null 2>&1 && echo Ninja || echo "Unix Makefiles")
 JOBS       ?= $(shell nproc 2>/dev/null || echo 2)
 
-.PHONY: all test run bench fuzz clean
+.PHONY: all test run simulate-demo bench fuzz clean
 
 all:
 	@cmake -S . -B $(BUILD) -G "$(GENERATOR)" -DCMAKE_BUILD_TYPE=Release -DGPUFLEET_SANITIZE=OFF -DGPUFLEET_FUZZ=OFF >/dev/null
@@ -24,7 +24,10 @@ test: all
 	@GPUFLEET_RELEASE_BUILD=$(CURDIR)/$(BUILD) tests/run-all $(ASAN_BUILD)
 
 run: all
-	@scripts/quickstart $(BUILD)
+	@scripts/simulate-demo $(BUILD)
+
+simulate-demo: all
+	@scripts/simulate-demo $(BUILD)
 
 bench: all
 	@bench/run-all $(BUILD)
