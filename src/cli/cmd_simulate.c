@@ -4,10 +4,13 @@
  *   fleet simulate --trace FILE --policy fcfs|easy|conservative
  *                  [--procs N] [--cluster FILE.yaml | --nodes NODES.csv]
  *                  [--format swf|csv|alibaba] [--depth N]
+ *                  [--center CENTER.yaml]
  *                  [--jobs-out FILE.csv] [--summary-out FILE.json] [--quiet]
  *
  * An SWF trace without --cluster runs in the classic model: N identical
  * processors (N = --procs, else the MaxProcs: header, else MaxNodes:).
+ * --center replays it under a center's policy (accounts, fair share, QOS,
+ * allocations; docs/policy.md) and reports per tier, organization, project.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -17,6 +20,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "center_yaml.h"
 #include "cli.h"
 #include "sim.h"
 #include "trace.h"
@@ -27,6 +31,7 @@ static void usage(FILE *f)
             "usage: fleet simulate --trace FILE --policy fcfs|easy|conservative\n"
             "                      [--procs N] [--cluster FILE.yaml | --nodes NODES.csv]\n"
             "                      [--format swf|csv|alibaba] [--depth N]\n"
+            "                      [--center CENTER.yaml]\n"
             "                      [--jobs-out FILE.csv] [--summary-out FILE.json]\n"
             "                      [--progress] [--quiet]\n"
             "\n"
@@ -38,6 +43,10 @@ static void usage(FILE *f)
             "  --cluster FILE      a GPU cluster description (YAML: pools, blocks, nodes)\n"
             "  --nodes FILE        an Alibaba GPU 2023 node list as the cluster\n"
             "  --depth N           conservative: reservations per pass (0 = unlimited)\n"
+            "  --center FILE       a center's policy (YAML: accounts, users, QOS,\n"
+            "                      allocations, priority): multifactor priority with fair\n"
+            "                      share, QOS limits, GPU-hour allocations; reports per\n"
+            "                      tier, organization and project\n"
             "  --jobs-out FILE     every job: id,submit,start,end,size\n"
             "  --summary-out FILE  summary as JSON\n"
             "  --progress          progress on stderr (default when stderr is a terminal)\n"
@@ -102,14 +111,14 @@ int cmd_simulate(int argc, char **argv)
         {"depth", required_argument, 0, 'd'},   {"jobs-out", required_argument, 0, 'j'},
         {"summary-out", required_argument, 0, 's'}, {"progress", no_argument, 0, 'P'},
         {"quiet", no_argument, 0, 'q'},         {"help", no_argument, 0, 'h'},
-        {0, 0, 0, 0}};
+        {"center", required_argument, 0, 'C'},  {0, 0, 0, 0}};
     const char *trace_path = NULL, *policy = NULL, *cluster_path = NULL, *nodes_path = NULL;
-    const char *jobs_out = NULL, *summary_out = NULL;
+    const char *jobs_out = NULL, *summary_out = NULL, *center_path = NULL;
     int64_t procs = -1, depth = 0;
     int format = FMT_AUTO, quiet = 0, progress = isatty(2);
     int c;
     optind = 1;
-    while ((c = getopt_long(argc, argv, "t:p:n:c:N:f:d:j:s:Pqh", opts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "t:p:n:c:N:f:d:j:s:C:Pqh", opts, NULL)) != -1) {
         switch (c) {
         case 't': trace_path = optarg; break;
         case 'p': policy = optarg; break;
@@ -146,6 +155,7 @@ int cmd_simulate(int argc, char **argv)
             }
             break;
         case 'j': jobs_out = optarg; break;
+        case 'C': center_path = optarg; break;
         case 's': summary_out = optarg; break;
         case 'P': progress = 1; break;
         case 'q': quiet = 1; break;
@@ -205,6 +215,9 @@ int cmd_simulate(int argc, char **argv)
     sched *machine = NULL;
     int classic = 0;
     char machine_desc[256];
+    double rates[SCHED_MAX_POOLS]; /* charge rate per pool, for a center */
+    for (int i = 0; i < SCHED_MAX_POOLS; i++)
+        rates[i] = 1.0;
     if (cluster_path || nodes_path) {
         const char *cp = cluster_path ? cluster_path : nodes_path;
         cluster_desc cd;
@@ -226,6 +239,8 @@ int cmd_simulate(int argc, char **argv)
             snprintf(machine_desc, sizeof machine_desc,
                      "%zu nodes, %lld GPUs, %zu pools, %zu blocks (%s)", cd.nnodes,
                      (long long)gpus, cd.npools, cd.nblocks, cp);
+            for (size_t i = 0; i < cd.npools && i < SCHED_MAX_POOLS; i++)
+                rates[i] = cd.pools[i].charge_rate;
         }
         cluster_desc_free(&cd);
         if (!machine) {
@@ -258,14 +273,37 @@ int cmd_simulate(int argc, char **argv)
                  (long long)n);
     }
 
+    sim_center *center = NULL;
+    if (center_path) {
+        center_desc cdesc;
+        center_desc_init(&cdesc);
+        rc = trace_slurp(center_path, &buf, &len, err, sizeof err);
+        if (rc == 0) {
+            rc = center_yaml_parse(buf, len, center_path, &cdesc, err, sizeof err);
+            free(buf);
+        }
+        if (rc == 0) {
+            center = sim_center_build(&cdesc, machine, rates, center_path, err, sizeof err);
+            rc = center ? 0 : -1;
+        }
+        center_desc_free(&cdesc);
+        if (rc != 0) {
+            fprintf(stderr, "fleet simulate: %s\n", err);
+            sched_destroy(machine);
+            trace_free(&t);
+            return 1;
+        }
+    }
+
     progress_state ps;
     clock_gettime(CLOCK_MONOTONIC, &ps.t0);
     ps.last = -1;
     sim_options o = {pol, (int)depth, progress ? on_progress : NULL, &ps};
     sim_result r;
-    if (sim_run(machine, classic, &t, &o, &r, err, sizeof err) != 0) {
+    if (sim_run_center(machine, classic, &t, &o, center, &r, err, sizeof err) != 0) {
         fprintf(stderr, "fleet simulate: %s\n", err);
         sim_result_free(&r);
+        sim_center_free(center);
         trace_free(&t);
         return 1;
     }
@@ -294,8 +332,13 @@ int cmd_simulate(int argc, char **argv)
                s->median_wait, s->p95_wait);
         printf("bounded slowdown mean %.3f (10 s threshold)\n", s->mean_bounded_slowdown);
         printf("simulated in     %.3f s\n", secs);
+        if (center) {
+            printf("center           %s\n", center_path);
+            sim_print_accounts(stdout, &r);
+        }
     }
     sim_result_free(&r);
+    sim_center_free(center);
     trace_free(&t);
     return rc;
 }

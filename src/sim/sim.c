@@ -1,5 +1,6 @@
 /* sim.c: the event loop of the simulator and its summary statistics. */
 #include "sim.h"
+#include "sim_internal.h"
 
 #include <errno.h>
 #include <math.h>
@@ -112,10 +113,49 @@ static sim_job *heap_pop(heap *h)
     return top;
 }
 
+/* With a center: what the loop keeps beside the jobs. */
+typedef struct policy {
+    sim_center *c;
+    acct_center *a;
+    sim_job *base;       /* r->jobs */
+    acct_job *aj;        /* parallel to r->jobs */
+    uint8_t *fate;       /* parallel to r->jobs: enum sim_fate */
+    sim_job **pend;      /* pending jobs, for the gating */
+    int32_t *ppos;       /* parallel to r->jobs: index in pend, -1 if not pending */
+    acct_job **gate;     /* scratch: pend's acct_jobs in queue order */
+    int *hold;           /* scratch: their holds */
+    size_t npend;
+    int gating;          /* acct_gating_needed */
+    int64_t last_calc;   /* last fair-share recomputation, INT64_MIN before the first */
+    int64_t calcs;
+} policy;
+
 typedef struct loop {
     heap ends;
     sim_result *r;
+    policy *p;           /* NULL without a center */
 } loop;
+
+/* The pending set of the gating: an unordered array with each job's
+ * position, so adding and removing are O(1). */
+static void pend_add(policy *p, sim_job *j)
+{
+    size_t idx = (size_t)(j - p->base);
+    p->ppos[idx] = (int32_t)p->npend;
+    p->pend[p->npend++] = j;
+}
+
+static void pend_remove(policy *p, sim_job *j)
+{
+    size_t idx = (size_t)(j - p->base);
+    int32_t k = p->ppos[idx];
+    if (k < 0)
+        return;
+    sim_job *last = p->pend[--p->npend];
+    p->pend[k] = last;
+    p->ppos[last - p->base] = k;
+    p->ppos[idx] = -1;
+}
 
 static void on_start(sched_job *sj, void *arg)
 {
@@ -125,6 +165,12 @@ static void on_start(sched_job *sj, void *arg)
     j->size = sj->alloced_gpus;
     j->pool = sj->pool;
     heap_push(&l->ends, j);
+    if (l->p) {
+        /* the job charges its allocation and its member's usage from now */
+        acct_job_start(l->p->a, &l->p->aj[j - l->p->base], sj->pool, sj->alloced_gpus,
+                       sj->start);
+        pend_remove(l->p, j);
+    }
     sim_result *r = l->r;
     if (r->classic)
         return; /* one-processor nodes: the size says it all */
@@ -204,8 +250,128 @@ static void summarize(sim_result *r, int64_t capacity)
     free(w);
 }
 
+/* ---- the center's policy in the loop ------------------------------------ */
+
+static const acct_job *job_of(const sched_job *sj, void *arg)
+{
+    const policy *p = arg;
+    return &p->aj[(const sim_job *)(const void *)sj - p->base];
+}
+
+/* libsched's queue order (src/libsched/cluster.c, queue_before): priority
+ * first, then submit time, id and submission order. The gating walks the
+ * pending jobs in this order; libsched offers no iterator over its queue,
+ * so the simulator sorts its own list the same way. */
+static int queue_cmp(const void *a, const void *b)
+{
+    const sched_job *x = &(*(sim_job *const *)a)->sj, *y = &(*(sim_job *const *)b)->sj;
+    if (x->priority != y->priority)
+        return x->priority > y->priority ? -1 : 1;
+    if (x->submit != y->submit)
+        return x->submit < y->submit ? -1 : 1;
+    if (x->id != y->id)
+        return x->id < y->id ? -1 : 1;
+    return (x->seq > y->seq) - (x->seq < y->seq);
+}
+
+static void leave(sim_job *j)
+{
+    j->sj.state = SCHED_JOB_DONE;
+    j->sj.start = -1;
+}
+
+/* Admission of an arriving job: refused jobs never queue (their fate says
+ * why); admitted ones get the allocation's pools, their project as
+ * sched_job.account and their priority at submit. A job that can never fit
+ * is left to sched_submit to refuse, as without a center. 0 to submit, -1
+ * refused. O(depth) plus the candidate allocations. */
+static int policy_admit(policy *p, sched *s, sim_job *j, int64_t now, sim_acct_report *rep)
+{
+    size_t idx = (size_t)(j - p->base);
+    acct_job *x = &p->aj[idx];
+    char msg[ACCT_ERRLEN];
+    if (sched_check(s, &j->sj, msg, sizeof msg) != 0)
+        return 0;
+    if (acct_admit(p->a, x, now, msg, sizeof msg) != 0) {
+        p->fate[idx] = SIM_FATE_REFUSED;
+        leave(j);
+        if (!rep->first_refusal[0])
+            snprintf(rep->first_refusal, sizeof rep->first_refusal, "job %lld at %lld: %s",
+                     (long long)j->sj.id, (long long)now, msg);
+        return -1;
+    }
+    j->sj.pools = x->pools;
+    j->sj.account = (uint32_t)x->project;
+    j->sj.priority = acct_job_priority(p->a, x, now);
+    return 0;
+}
+
+/*
+ * Before each pass: (1) fair share and every pending job's priority are
+ * recomputed when calc_period has passed since the last time (0: at every
+ * instant): O(N log N) for the N nodes of the account tree plus
+ * O(Q log Q) for the Q pending jobs (sched_reprioritize's sort); (2) when
+ * the center has QOS limits or allocations, the pending jobs are sorted in
+ * queue order (O(Q log Q)) and gated (acct_gate, O(Q)): a job over a QOS
+ * limit is held for this pass, one whose allocation expired or is used up
+ * is withdrawn for good. Jobs arriving between recomputations get their
+ * priority at submit, from the last fair-share ranks.
+ */
+static void policy_step(policy *p, sched *s, int64_t now, size_t *done)
+{
+    const acct_priority_config *c = acct_priority(p->a);
+    if (p->last_calc == INT64_MIN || now - p->last_calc >= c->calc_period) {
+        acct_fairshare_update(p->a, now);
+        acct_prio_arg pa = {p->a, now, job_of, p};
+        sched_reprioritize(s, acct_sched_priority, &pa);
+        p->last_calc = now;
+        p->calcs++;
+    }
+    if (!p->gating || p->npend == 0)
+        return;
+    qsort(p->pend, p->npend, sizeof *p->pend, queue_cmp);
+    for (size_t k = 0; k < p->npend; k++) {
+        size_t idx = (size_t)(p->pend[k] - p->base);
+        p->ppos[idx] = (int32_t)k;
+        p->gate[k] = &p->aj[idx];
+    }
+    acct_gate(p->a, p->gate, p->npend, now, p->hold);
+    /* backwards: removing k moves an already visited job into k */
+    for (size_t k = p->npend; k-- > 0;) {
+        sim_job *j = p->pend[k];
+        int h = p->hold[k];
+        if (acct_hold_permanent(h)) {
+            size_t idx = (size_t)(j - p->base);
+            sched_cancel(s, &j->sj);
+            acct_job_cancel(p->a, &p->aj[idx], now);
+            p->fate[idx] = SIM_FATE_WITHDRAWN;
+            leave(j);
+            pend_remove(p, j);
+            (*done)++;
+        } else {
+            j->sj.held = h != ACCT_HOLD_NONE;
+        }
+    }
+}
+
+static void policy_free(policy *p)
+{
+    free(p->aj);
+    free(p->fate);
+    free(p->pend);
+    free(p->ppos);
+    free(p->gate);
+    free(p->hold);
+}
+
 int sim_run(sched *s, int classic, const trace *t, const sim_options *o,
             sim_result *out, char *err, size_t errlen)
+{
+    return sim_run_center(s, classic, t, o, NULL, out, err, errlen);
+}
+
+int sim_run_center(sched *s, int classic, const trace *t, const sim_options *o,
+                   sim_center *center, sim_result *out, char *err, size_t errlen)
 {
     memset(out, 0, sizeof *out);
     out->classic = classic;
@@ -232,6 +398,29 @@ int sim_run(sched *s, int classic, const trace *t, const sim_options *o,
         sched_destroy(s);
         snprintf(err, errlen, "out of memory");
         return -1;
+    }
+    policy pol, *pp = NULL;
+    memset(&pol, 0, sizeof pol);
+    if (center) {
+        size_t n = t->njobs ? t->njobs : 1;
+        pp = &pol;
+        pol.c = center;
+        pol.a = sim_center_acct(center);
+        pol.base = out->jobs;
+        pol.aj = calloc(n, sizeof *pol.aj);
+        pol.fate = calloc(n, sizeof *pol.fate);
+        pol.pend = malloc(n * sizeof *pol.pend);
+        pol.ppos = malloc(n * sizeof *pol.ppos);
+        pol.gate = malloc(n * sizeof *pol.gate);
+        pol.hold = malloc(n * sizeof *pol.hold);
+        out->acct = calloc(1, sizeof *out->acct);
+        if (!pol.aj || !pol.fate || !pol.pend || !pol.ppos || !pol.gate || !pol.hold ||
+            !out->acct)
+            abort(); /* out of memory, as the event heap */
+        for (size_t i = 0; i < n; i++)
+            pol.ppos[i] = -1;
+        pol.gating = acct_gating_needed(pol.a);
+        pol.last_calc = INT64_MIN;
     }
     char serr[SCHED_ERRLEN];
     for (size_t i = 0; i < t->njobs; i++) {
@@ -263,6 +452,8 @@ int sim_run(sched *s, int classic, const trace *t, const sim_options *o,
             out->dropped_never_fit++;
             continue;
         }
+        if (pp) /* in input order: users the center lacks are added in that order */
+            sim_center_map(pp->c, tj, j->sj.pools, &pp->aj[out->njobs]);
         arr[out->njobs++] = j;
     }
     qsort(arr, out->njobs, sizeof *arr, arrival_cmp);
@@ -270,7 +461,9 @@ int sim_run(sched *s, int classic, const trace *t, const sim_options *o,
     loop l;
     memset(&l, 0, sizeof l);
     l.r = out;
+    l.p = pp;
     size_t next = 0, done = 0, since = 0;
+    int64_t last_now = 0;
     while (next < out->njobs || l.ends.n > 0) {
         int64_t now;
         if (l.ends.n > 0 && (next >= out->njobs || l.ends.a[0]->end <= arr[next]->sj.submit))
@@ -280,20 +473,35 @@ int sim_run(sched *s, int classic, const trace *t, const sim_options *o,
         while (l.ends.n > 0 && l.ends.a[0]->end == now) {
             sim_job *j = heap_pop(&l.ends);
             sched_job_end(s, &j->sj, now);
+            if (pp)
+                acct_job_end(pp->a, &pp->aj[j - out->jobs], now);
             done++;
             since++;
         }
         while (next < out->njobs && arr[next]->sj.submit == now) {
             sim_job *j = arr[next++];
+            if (pp && policy_admit(pp, s, j, now, out->acct) != 0) {
+                done++;
+                continue;
+            }
             if (sched_submit(s, &j->sj, serr, sizeof serr) != 0) {
                 /* larger than any allowed pool: never runs; counted apart */
                 j->sj.state = SCHED_JOB_DONE;
                 j->sj.start = -1;
                 out->dropped_never_fit++;
                 done++;
+                if (pp) {
+                    acct_job_cancel(pp->a, &pp->aj[j - out->jobs], now);
+                    pp->fate[j - out->jobs] = SIM_FATE_NEVER_FIT;
+                }
+            } else if (pp) {
+                pend_add(pp, j);
             }
         }
+        if (pp)
+            policy_step(pp, s, now, &done);
         sched_pass(s, now, on_start, &l);
+        last_now = now;
         if (o->progress && since >= 65536) {
             o->progress(done, out->njobs, now, o->progress_arg);
             since = 0;
@@ -301,9 +509,15 @@ int sim_run(sched *s, int classic, const trace *t, const sim_options *o,
     }
     free(l.ends.a);
     free(arr);
+    if (pp) {
+        out->acct->priority_calcs = pp->calcs;
+        sim_center_report(pp->c, out->jobs, pp->aj, pp->fate, out->njobs, last_now, out->acct);
+        policy_free(pp);
+    }
 
-    /* jobs refused by the scheduler leave the simulated set, order kept */
-    if (out->dropped_never_fit) {
+    /* jobs refused by the scheduler or the policy leave the simulated set,
+     * order kept */
+    if (out->dropped_never_fit || pp) {
         size_t k = 0;
         for (size_t i = 0; i < out->njobs; i++)
             if (out->jobs[i].sj.start >= 0)
@@ -332,6 +546,7 @@ void sim_result_free(sim_result *r)
     free(r->placed);
     free(r->node_names);
     free(r->pool_names);
+    sim_acct_report_free(r->acct);
     memset(r, 0, sizeof *r);
 }
 
@@ -398,9 +613,14 @@ int sim_write_summary_json(const sim_result *r, const char *path, char *err, siz
     fprintf(f,
             "{\n  \"jobs\": %lld,\n  \"dropped\": %lld,\n  \"makespan\": %lld,\n"
             "  \"utilization\": %s,\n  \"mean_wait\": %s,\n  \"median_wait\": %s,\n"
-            "  \"p95_wait\": %s,\n  \"mean_bounded_slowdown\": %s\n}\n",
+            "  \"p95_wait\": %s,\n  \"mean_bounded_slowdown\": %s",
             (long long)s->jobs, (long long)s->dropped, (long long)s->makespan, u, mw, md, p95,
             bsd);
+    if (r->acct) {
+        fputs(",\n", f);
+        sim_write_accounts_json(f, r->acct);
+    }
+    fputs("\n}\n", f);
     if (fclose(f) != 0) {
         snprintf(err, errlen, "%s: write failed: %s", path, strerror(errno));
         return -1;

@@ -7,13 +7,22 @@
  * started with an effective run time of 0 ends at that same clock time but
  * as a new instant after the pass. A job runs for min(run, time limit): it
  * is killed at its limit.
+ *
+ * With a center (sim_run_center, the center built by sim_center_build from
+ * a center file), each job is mapped to a project and a user, admitted by the
+ * policy layer at its submit time (refused jobs never queue), given its
+ * multifactor priority, and gated before each pass by its QOS limits and its
+ * allocation; see docs/policy.md.
  */
 #ifndef GPUFLEET_SIM_H
 #define GPUFLEET_SIM_H
 
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
+#include "acct.h"
+#include "center_yaml.h"
 #include "libsched.h"
 #include "trace.h"
 
@@ -47,6 +56,44 @@ typedef struct sim_summary {
     int64_t capacity;    /* GPUs (processors) of the machine */
 } sim_summary;
 
+/* ---- a center's policy (sim_center.c) ---------------------------------- */
+
+typedef struct sim_center sim_center;
+
+/* Per account (tier, organization, project) of a run under a center. */
+typedef struct sim_group {
+    char name[ACCT_NAMELEN];
+    int level;           /* ACCT_TIER, ACCT_ORG or ACCT_PROJECT */
+    int64_t jobs;        /* jobs that ran */
+    int64_t refused;     /* refused at submit (allocation, QOS, membership) */
+    int64_t withdrawn;   /* held for good before starting (allocation expired or used up) */
+    double mean_wait;    /* s, over the jobs that ran */
+    double median_wait;
+    double gpu_hours;    /* GPUs held x run time / 3600 */
+    double charged;      /* the same x the pool's charge rate */
+} sim_group;
+
+typedef struct sim_alloc_report {
+    char name[ACCT_NAMELEN];
+    char account[ACCT_NAMELEN];
+    char pools[256];
+    acct_ledger ledger;  /* at the end of the run */
+} sim_alloc_report;
+
+typedef struct sim_acct_report {
+    int64_t unmapped;       /* jobs mapped to no project (ran unbudgeted, fair share 0) */
+    int64_t refused;        /* of all jobs */
+    int64_t withdrawn;
+    int64_t auto_members;   /* trace users made members of the project their job named */
+    int64_t unknown_qos;    /* jobs naming a QOS the center lacks (given the default) */
+    int64_t priority_calcs; /* fair-share and priority recomputations */
+    char first_refusal[ACCT_ERRLEN + 64];
+    sim_group *groups;      /* tiers, then organizations, then projects, each in file order */
+    size_t ngroups;
+    sim_alloc_report *allocs;
+    size_t nallocs;
+} sim_acct_report;
+
 typedef struct sim_result {
     sim_job *jobs;       /* simulated jobs, in input order */
     size_t njobs;
@@ -59,6 +106,7 @@ typedef struct sim_result {
     char (*node_names)[SCHED_NAMELEN];  /* of the machine, GPU clusters only */
     char (*pool_names)[SCHED_NAMELEN];
     size_t nnodes, npools;
+    sim_acct_report *acct; /* with a center, else NULL */
 } sim_result;
 
 /* Progress: called now and then with jobs finished and jobs in total. */
@@ -82,7 +130,43 @@ sched *sim_cluster_machine(const cluster_desc *c, char *err, size_t errlen);
  * counted. Returns 0, or -1 with a message. */
 int sim_run(sched *machine, int classic, const trace *t, const sim_options *o,
             sim_result *out, char *err, size_t errlen);
+/* sim_run under a center's policy (NULL: exactly sim_run). The run charges
+ * the center (usage, allocations): one run per center. out->acct receives
+ * the per-account report. */
+int sim_run_center(sched *machine, int classic, const trace *t, const sim_options *o,
+                   sim_center *center, sim_result *out, char *err, size_t errlen);
 void sim_result_free(sim_result *r);
+
+/* Builds a center's policy for a machine: pools and charge rates (rates[i]
+ * for the machine's pool i; NULL gives 1.0 to all), the account tree, users
+ * and memberships, QOS, allocations (their pool names resolved on the
+ * machine) and priority settings (libsched's defaults where the file says
+ * nothing). NULL with "FILE:LINE: field NAME: reason" (fname names the
+ * center file). */
+sim_center *sim_center_build(const center_desc *cd, const sched *machine, const double *rates,
+                             const char *fname, char *err, size_t errlen);
+void sim_center_free(sim_center *c);
+acct_center *sim_center_acct(sim_center *c);
+/*
+ * The mapping rule from a trace job to the center (first that applies):
+ *   1. the job names an account (GPU CSV `account` column): that project
+ *      (an account that is not a project of the center: unmapped);
+ *   2. its user id (SWF field 12, CSV `user`) is a user's uid: that user's
+ *      default project;
+ *   3. its group id (SWF field 13) is a project's trace_group: that project;
+ *   4. else unmapped (ACCT_NONE).
+ * The user is the center's user with that uid; a trace user the center
+ * does not list becomes user "u<id>" (without a uid, so rule 2 only ever
+ * maps users of the center file), and a user not yet a member of the
+ * project becomes one with 1 share (counted in auto_members). The QOS is
+ * the one the job names, else the default (unknown names count in
+ * unknown_qos). Fills aj's request (project, user, qos, gpus, times, pools
+ * as given). Returns 0 when mapped, 1 when unmapped. O(1) expected.
+ */
+int sim_center_map(sim_center *c, const trace_job *tj, uint64_t pools, acct_job *aj);
+/* Writes the readable per-tier / organization / project tables and the
+ * allocations of r->acct to f (nothing without a center). */
+void sim_print_accounts(FILE *f, const sim_result *r);
 
 /* Writers: CSV "id,submit,start,end,size" (GPU clusters add the columns
  * "pool,nodes": the pool and "node:gpus" pairs joined by ';'), and the JSON

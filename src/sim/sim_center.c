@@ -1,0 +1,489 @@
+/*
+ * sim_center.c: a center's policy in the simulator. Turns a center file
+ * (center_desc) into libsched's policy object, maps trace jobs to projects
+ * and users, and reports per tier, organization and project.
+ */
+#include <inttypes.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "sim_internal.h"
+
+/* A trace group id mapped to a project (sorted by group). */
+typedef struct group_map {
+    int64_t group;
+    int32_t project;
+} group_map;
+
+struct sim_center {
+    acct_center *a;
+    group_map *groups;
+    size_t ngroups;
+    int64_t auto_members;
+    int64_t unknown_qos;
+};
+
+/* Orders trace group maps by group id. */
+static int cmp_group(const void *x, const void *y)
+{
+    int64_t a = ((const group_map *)x)->group, b = ((const group_map *)y)->group;
+    return (a > b) - (a < b);
+}
+
+void sim_center_free(sim_center *c)
+{
+    if (!c)
+        return;
+    acct_destroy(c->a);
+    free(c->groups);
+    free(c);
+}
+
+acct_center *sim_center_acct(sim_center *c)
+{
+    return c ? c->a : NULL;
+}
+
+void sim_center_counts(const sim_center *c, int64_t *auto_members, int64_t *unknown_qos)
+{
+    *auto_members = c->auto_members;
+    *unknown_qos = c->unknown_qos;
+}
+
+/* The center file was checked by its reader; what can still fail here is
+ * what needs the machine (pool names) or libsched's own limits. Each error
+ * names the line of the entry at fault. O(A + U + M + Q + L) acct calls. */
+sim_center *sim_center_build(const center_desc *cd, const sched *s, const double *rates,
+                             const char *fname, char *err, size_t errlen)
+{
+    char e[ACCT_ERRLEN];
+    int32_t *node = NULL, *user = NULL;
+    const char **names = NULL;
+    double *r = NULL;
+    fname = fname ? fname : "<center>";
+    sim_center *c = calloc(1, sizeof *c);
+    if (!c || !(c->a = acct_create(cd->name))) {
+        snprintf(err, errlen, "out of memory");
+        free(c);
+        return NULL;
+    }
+    acct_center *a = c->a;
+
+    /* pools and rates, in the machine's pool order */
+    int np = sched_pool_count(s);
+    names = calloc((size_t)(np > 0 ? np : 1), sizeof *names);
+    r = calloc((size_t)(np > 0 ? np : 1), sizeof *r);
+    node = calloc(cd->naccounts ? cd->naccounts : 1, sizeof *node);
+    user = calloc(cd->nusers ? cd->nusers : 1, sizeof *user);
+    if (!names || !r || !node || !user) {
+        snprintf(err, errlen, "out of memory");
+        goto fail;
+    }
+    for (int i = 0; i < np; i++) {
+        names[i] = sched_pool_name(s, i);
+        r[i] = rates ? rates[i] : 1.0;
+    }
+    if (acct_set_pools(a, np, names, r, sched_total_gpus(s), e, sizeof e) != 0) {
+        snprintf(err, errlen, "%s: %s", fname, e);
+        goto fail;
+    }
+
+    /* priority: libsched's defaults where the file is silent */
+    acct_priority_config pc;
+    acct_priority_defaults(&pc);
+    const center_priority *p = &cd->priority;
+    if (p->w_age >= 0) pc.w_age = p->w_age;
+    if (p->w_fairshare >= 0) pc.w_fairshare = p->w_fairshare;
+    if (p->w_size >= 0) pc.w_size = p->w_size;
+    if (p->w_qos >= 0) pc.w_qos = p->w_qos;
+    if (p->max_age >= 0) pc.max_age = p->max_age;
+    if (p->half_life >= 0) pc.half_life = p->half_life;
+    if (p->calc_period >= 0) pc.calc_period = p->calc_period;
+    if (p->favor_small >= 0) pc.favor_small = p->favor_small;
+    if (acct_set_priority(a, &pc, e, sizeof e) != 0) {
+        snprintf(err, errlen, "%s: %s", fname, e);
+        goto fail;
+    }
+
+    for (size_t i = 0; i < cd->nqos; i++) {
+        const center_qos *q = &cd->qos[i];
+        acct_qos_def d;
+        memset(&d, 0, sizeof d);
+        snprintf(d.name, sizeof d.name, "%s", q->name);
+        d.priority = q->priority;
+        d.max_wall = q->max_wall;
+        d.max_gpus_per_user = q->max_gpus_per_user;
+        d.max_gpus_per_project = q->max_gpus_per_project;
+        d.preempt = q->preempt;
+        if (acct_qos_add(a, &d, e, sizeof e) < 0) {
+            snprintf(err, errlen, "%s:%" PRId64 ": field name: %s", fname, q->line, e);
+            goto fail;
+        }
+    }
+    if (cd->default_qos >= 0)
+        acct_qos_set_default(a, cd->default_qos);
+
+    /* accounts come parents first: a parent's node exists when its child is added */
+    size_t ngroups = 0;
+    for (size_t i = 0; i < cd->naccounts; i++) {
+        const center_account *ca = &cd->accounts[i];
+        int parent = ca->parent >= 0 ? node[ca->parent] : 0;
+        node[i] = acct_account_add(a, parent, ca->level, ca->name, ca->shares, e, sizeof e);
+        if (node[i] < 0) {
+            snprintf(err, errlen, "%s:%" PRId64 ": field name: %s", fname, ca->line, e);
+            goto fail;
+        }
+        ngroups += ca->trace_group >= 0;
+    }
+    c->groups = calloc(ngroups ? ngroups : 1, sizeof *c->groups);
+    if (!c->groups) {
+        snprintf(err, errlen, "out of memory");
+        goto fail;
+    }
+    for (size_t i = 0; i < cd->naccounts; i++)
+        if (cd->accounts[i].trace_group >= 0)
+            c->groups[c->ngroups++] = (group_map){cd->accounts[i].trace_group, node[i]};
+    qsort(c->groups, c->ngroups, sizeof *c->groups, cmp_group);
+
+    for (size_t i = 0; i < cd->nusers; i++) {
+        const center_user *u = &cd->users[i];
+        user[i] = acct_user_add(a, u->name, u->uid, e, sizeof e);
+        if (user[i] < 0) {
+            snprintf(err, errlen, "%s:%" PRId64 ": field name: %s", fname, u->line, e);
+            goto fail;
+        }
+    }
+    for (size_t i = 0; i < cd->nmembers; i++) {
+        const center_member *m = &cd->members[i];
+        const center_user *u = &cd->users[m->user];
+        if (acct_member_add(a, user[m->user], node[m->project], u->shares, e, sizeof e) < 0) {
+            snprintf(err, errlen, "%s:%" PRId64 ": field projects: %s", fname, u->line, e);
+            goto fail;
+        }
+    }
+    for (size_t i = 0; i < cd->nusers; i++)
+        acct_user_set_default(a, user[i], node[cd->users[i].default_project]);
+
+    for (size_t i = 0; i < cd->nallocs; i++) {
+        const center_alloc *ca = &cd->allocs[i];
+        acct_alloc_def d;
+        memset(&d, 0, sizeof d);
+        snprintf(d.name, sizeof d.name, "%s", ca->name);
+        d.account = ca->account >= 0 ? node[ca->account] : 0;
+        d.start = ca->start;
+        d.end = ca->end;
+        d.gpu_hours = ca->gpu_hours;
+        if (ca->pools[0] && sched_pool_mask(s, ca->pools, 1, &d.pools, e, sizeof e) != 0) {
+            snprintf(err, errlen, "%s:%" PRId64 ": field pools: %s", fname, ca->pools_line, e);
+            goto fail;
+        }
+        if (acct_alloc_add(a, &d, e, sizeof e) < 0) {
+            snprintf(err, errlen, "%s:%" PRId64 ": field name: %s", fname, ca->line, e);
+            goto fail;
+        }
+    }
+    free(names);
+    free(r);
+    free(node);
+    free(user);
+    return c;
+fail:
+    free(names);
+    free(r);
+    free(node);
+    free(user);
+    sim_center_free(c);
+    return NULL;
+}
+
+/* The project a group id maps to, or ACCT_NONE. O(log G). */
+static int group_project(const sim_center *c, int64_t group)
+{
+    group_map key = {group, 0};
+    const group_map *hit =
+        c->ngroups ? bsearch(&key, c->groups, c->ngroups, sizeof key, cmp_group) : NULL;
+    return hit ? hit->project : ACCT_NONE;
+}
+
+/* See sim.h for the rule. */
+int sim_center_map(sim_center *c, const trace_job *tj, uint64_t pools, acct_job *aj)
+{
+    acct_center *a = c->a;
+    acct_job_init(aj);
+    aj->gpus = tj->gpus;
+    aj->submit = tj->submit;
+    aj->time_limit = tj->estimate >= 0 ? tj->estimate : tj->run;
+    aj->pools = pools;
+    if (tj->qos[0]) {
+        aj->qos = acct_qos_find(a, tj->qos);
+        if (aj->qos < 0)
+            c->unknown_qos++;
+    }
+    int u = tj->user != 0 ? acct_user_find_uid(a, tj->user) : -1;
+    int project = ACCT_NONE;
+    if (tj->account[0]) {
+        int n = acct_account_find(a, tj->account);
+        project = acct_node_level(a, n) == ACCT_PROJECT ? n : ACCT_NONE;
+    } else if (u >= 0) {
+        project = acct_user_default(a, u);
+    } else if (tj->group != 0) {
+        project = group_project(c, tj->group);
+    }
+    if (project == ACCT_NONE)
+        return 1;
+    aj->project = project;
+    if (u < 0) {
+        char name[ACCT_NAMELEN];
+        snprintf(name, sizeof name, "u%" PRIu32, tj->user);
+        u = acct_user_find(a, name);
+        if (u < 0) /* no uid: rule 2 stays about the users of the center file */
+            u = acct_user_add(a, name, -1, NULL, 0);
+    }
+    if (u >= 0 && acct_member_find(a, u, project) < 0) {
+        if (acct_member_add(a, u, project, 1.0, NULL, 0) >= 0)
+            c->auto_members++;
+    }
+    aj->user = acct_member_find(a, u, project) >= 0 ? u : -1;
+    return 0;
+}
+
+/* ---- the report --------------------------------------------------------- */
+
+/* Orders int64 values ascending. */
+static int cmp_i64(const void *x, const void *y)
+{
+    int64_t a = *(const int64_t *)x, b = *(const int64_t *)y;
+    return (a > b) - (a < b);
+}
+
+void sim_center_report(sim_center *c, const sim_job *jobs, const acct_job *aj,
+                       const uint8_t *fate, size_t n, int64_t now, sim_acct_report *out)
+{
+    acct_center *a = c->a;
+    sim_center_counts(c, &out->auto_members, &out->unknown_qos);
+    int nn = acct_node_count(a);
+    int32_t *slot = malloc((size_t)nn * sizeof *slot);
+    size_t ng = 0;
+    for (int i = 0; i < nn; i++) {
+        int lv = acct_node_level(a, i);
+        slot[i] = -1;
+        ng += lv >= ACCT_TIER && lv <= ACCT_PROJECT;
+    }
+    out->groups = calloc(ng ? ng : 1, sizeof *out->groups);
+    size_t *count = calloc(ng + 1, sizeof *count);
+    if (!slot || !out->groups || !count)
+        abort(); /* out of memory, as the rest of the simulator */
+    for (int lv = ACCT_TIER; lv <= ACCT_PROJECT; lv++) {
+        for (int i = 0; i < nn; i++) {
+            if (acct_node_level(a, i) != lv)
+                continue;
+            sim_group *g = &out->groups[out->ngroups];
+            snprintf(g->name, sizeof g->name, "%s", acct_node_name(a, i));
+            g->level = lv;
+            slot[i] = (int32_t)out->ngroups++;
+        }
+    }
+    /* counts, sums, then the waits of each group side by side for medians */
+    for (size_t i = 0; i < n; i++) {
+        if (aj[i].project == ACCT_NONE) {
+            out->unmapped++;
+            continue;
+        }
+        for (int p = aj[i].project; p > 0; p = acct_node_parent(a, p)) {
+            if (slot[p] < 0)
+                continue;
+            sim_group *g = &out->groups[slot[p]];
+            if (fate[i] == SIM_FATE_RAN) {
+                const sim_job *j = &jobs[i];
+                double gh = (double)j->size * (double)j->run_eff / 3600.0;
+                g->jobs++;
+                g->mean_wait += (double)(j->sj.start - j->sj.submit);
+                g->gpu_hours += gh;
+                g->charged += gh * aj[i].rate;
+                count[slot[p]]++;
+            } else if (fate[i] == SIM_FATE_REFUSED) {
+                g->refused++;
+            } else if (fate[i] == SIM_FATE_WITHDRAWN) {
+                g->withdrawn++;
+            }
+        }
+    }
+    size_t total = 0;
+    for (size_t k = 0; k < ng; k++) {
+        size_t c0 = count[k];
+        count[k] = total; /* becomes the offset of group k */
+        total += c0;
+    }
+    int64_t *waits = malloc((total ? total : 1) * sizeof *waits);
+    size_t *fill = calloc(ng ? ng : 1, sizeof *fill);
+    if (!waits || !fill)
+        abort();
+    for (size_t i = 0; i < n; i++) {
+        if (aj[i].project == ACCT_NONE || fate[i] != SIM_FATE_RAN)
+            continue;
+        for (int p = aj[i].project; p > 0; p = acct_node_parent(a, p))
+            if (slot[p] >= 0)
+                waits[count[slot[p]] + fill[slot[p]]++] = jobs[i].sj.start - jobs[i].sj.submit;
+    }
+    for (size_t k = 0; k < ng; k++) {
+        sim_group *g = &out->groups[k];
+        if (g->jobs == 0)
+            continue;
+        int64_t *w = waits + count[k];
+        size_t m = (size_t)g->jobs;
+        qsort(w, m, sizeof *w, cmp_i64);
+        g->mean_wait /= (double)g->jobs;
+        g->median_wait = m % 2 ? (double)w[m / 2] : ((double)w[m / 2 - 1] + (double)w[m / 2]) / 2;
+    }
+    for (size_t i = 0; i < n; i++) {
+        out->refused += fate[i] == SIM_FATE_REFUSED;
+        out->withdrawn += fate[i] == SIM_FATE_WITHDRAWN;
+    }
+    free(waits);
+    free(fill);
+    free(count);
+    free(slot);
+
+    int na = acct_alloc_count(a);
+    out->allocs = calloc(na ? (size_t)na : 1, sizeof *out->allocs);
+    if (!out->allocs)
+        abort();
+    for (int i = 0; i < na; i++) {
+        const acct_alloc_def *d = acct_alloc_get(a, i);
+        sim_alloc_report *ar = &out->allocs[out->nallocs++];
+        snprintf(ar->name, sizeof ar->name, "%s", d->name);
+        snprintf(ar->account, sizeof ar->account, "%s", acct_node_name(a, d->account));
+        acct_pools_format(a, d->pools, ar->pools, sizeof ar->pools);
+        acct_alloc_ledger(a, i, now, &ar->ledger);
+    }
+}
+
+void sim_acct_report_free(sim_acct_report *r)
+{
+    if (!r)
+        return;
+    free(r->groups);
+    free(r->allocs);
+    free(r);
+}
+
+/* A JSON string: names hold no control bytes, but may hold '"' or '\'. */
+static void json_str(FILE *f, const char *s)
+{
+    fputc('"', f);
+    for (; *s; s++) {
+        if (*s == '"' || *s == '\\')
+            fputc('\\', f);
+        fputc(*s, f);
+    }
+    fputc('"', f);
+}
+
+/* Whole numbers as "100.0" rather than the shortest "1e+02". */
+static void json_num(FILE *f, double v)
+{
+    char buf[40];
+    if (v == floor(v) && fabs(v) < 1e15)
+        snprintf(buf, sizeof buf, "%.1f", v);
+    else
+        sim_format_double(v, buf, sizeof buf);
+    fputs(buf, f);
+}
+
+/* `, "key": [...]` with the groups of one level. */
+static void json_groups(FILE *f, const sim_acct_report *r, int level, const char *key)
+{
+    fprintf(f, ",\n    \"%s\": [", key);
+    int first = 1;
+    for (size_t i = 0; i < r->ngroups; i++) {
+        const sim_group *g = &r->groups[i];
+        if (g->level != level)
+            continue;
+        fprintf(f, "%s\n      {\"name\": ", first ? "" : ",");
+        json_str(f, g->name);
+        fprintf(f, ", \"jobs\": %" PRId64 ", \"refused\": %" PRId64 ", \"withdrawn\": %" PRId64
+                   ", \"mean_wait\": ", g->jobs, g->refused, g->withdrawn);
+        json_num(f, g->mean_wait);
+        fputs(", \"median_wait\": ", f);
+        json_num(f, g->median_wait);
+        fputs(", \"gpu_hours\": ", f);
+        json_num(f, g->gpu_hours);
+        fputs(", \"charged_gpu_hours\": ", f);
+        json_num(f, g->charged);
+        fputc('}', f);
+        first = 0;
+    }
+    fputs(first ? "]" : "\n    ]", f);
+}
+
+void sim_write_accounts_json(FILE *f, const sim_acct_report *r)
+{
+    fprintf(f, "  \"accounts\": {\n    \"unmapped\": %" PRId64 ",\n    \"refused\": %" PRId64
+               ",\n    \"withdrawn\": %" PRId64 ",\n    \"auto_members\": %" PRId64
+               ",\n    \"unknown_qos\": %" PRId64 ",\n    \"priority_calcs\": %" PRId64,
+            r->unmapped, r->refused, r->withdrawn, r->auto_members, r->unknown_qos,
+            r->priority_calcs);
+    json_groups(f, r, ACCT_TIER, "tiers");
+    json_groups(f, r, ACCT_ORG, "organizations");
+    json_groups(f, r, ACCT_PROJECT, "projects");
+    fputs(",\n    \"allocations\": [", f);
+    for (size_t i = 0; i < r->nallocs; i++) {
+        const sim_alloc_report *ar = &r->allocs[i];
+        const acct_ledger *l = &ar->ledger;
+        fprintf(f, "%s\n      {\"name\": ", i ? "," : "");
+        json_str(f, ar->name);
+        fputs(", \"account\": ", f);
+        json_str(f, ar->account);
+        fputs(", \"pools\": ", f);
+        json_str(f, ar->pools);
+        fputs(", \"gpu_hours\": ", f);
+        json_num(f, l->gpu_hours);
+        fputs(", \"used\": ", f);
+        json_num(f, l->used);
+        fputs(", \"reserved\": ", f);
+        json_num(f, l->reserved);
+        fputs(", \"left\": ", f);
+        json_num(f, l->left);
+        fputc('}', f);
+    }
+    fputs(r->nallocs ? "\n    ]\n  }" : "]\n  }", f);
+}
+
+void sim_print_accounts(FILE *f, const sim_result *res)
+{
+    const sim_acct_report *r = res->acct;
+    if (!r)
+        return;
+    fprintf(f, "accounts         %" PRId64 " jobs refused at submit, %" PRId64
+               " withdrawn (allocation expired or used up), %" PRId64 " unmapped",
+            r->refused, r->withdrawn, r->unmapped);
+    if (r->auto_members)
+        fprintf(f, ", %" PRId64 " members added from the trace", r->auto_members);
+    if (r->unknown_qos)
+        fprintf(f, ", %" PRId64 " jobs with an unknown QOS", r->unknown_qos);
+    fprintf(f, "\npriority         recomputed %" PRId64 " times\n", r->priority_calcs);
+    if (r->first_refusal[0])
+        fprintf(f, "first refusal    %s\n", r->first_refusal);
+    static const char *const lw[] = {"", "tier", "org", "project"};
+    fprintf(f, "%-32s %7s %8s %9s %11s %12s %11s %11s\n", "account", "jobs", "refused",
+            "withdrawn", "mean wait", "median wait", "GPU-hours", "charged");
+    for (size_t i = 0; i < r->ngroups; i++) {
+        const sim_group *g = &r->groups[i];
+        char label[ACCT_NAMELEN + 16];
+        snprintf(label, sizeof label, "%-7s %s", lw[g->level], g->name);
+        fprintf(f, "%-32s %7" PRId64 " %8" PRId64 " %9" PRId64 " %10.1fs %11.1fs %11.1f %11.1f\n",
+                label, g->jobs, g->refused, g->withdrawn, g->mean_wait, g->median_wait,
+                g->gpu_hours, g->charged);
+    }
+    if (r->nallocs) {
+        fprintf(f, "%-24s %-20s %-16s %10s %10s %10s %10s\n", "allocation", "account", "pools",
+                "GPU-hours", "used", "reserved", "left");
+        for (size_t i = 0; i < r->nallocs; i++) {
+            const sim_alloc_report *ar = &r->allocs[i];
+            fprintf(f, "%-24s %-20s %-16s %10.1f %10.1f %10.1f %10.1f\n", ar->name, ar->account,
+                    ar->pools, ar->ledger.gpu_hours, ar->ledger.used, ar->ledger.reserved,
+                    ar->ledger.left);
+        }
+    }
+}
