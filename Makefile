@@ -2,7 +2,8 @@
 #
 #   make          build everything (release, build/)
 #   make test     build with AddressSanitizer + UBSan (build-asan/) and run every test
-#   make run      the quick start (see README)
+#   make run      the quick start: a live center on this machine (see README)
+#   make simulate-demo  replay public traces through the scheduler
 #   make bench    run the benchmarks (release build)
 #   make fuzz     build libFuzzer targets with clang (build-fuzz/) and fuzz each briefly
 
@@ -24,7 +25,7 @@ test: all
 	@GPUFLEET_RELEASE_BUILD=$(CURDIR)/$(BUILD) tests/run-all $(ASAN_BUILD)
 
 run: all
-	@scripts/simulate-demo $(BUILD)
+	@scripts/quickstart $(BUILD)
 
 simulate-demo: all
 	@scripts/simulate-demo $(BUILD)

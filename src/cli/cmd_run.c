@@ -8,8 +8,8 @@
  * controller (the agent sets them). Each rank gets RANK, LOCAL_RANK,
  * WORLD_SIZE, LOCAL_WORLD_SIZE, MASTER_ADDR, MASTER_PORT and its GPUs in
  * CUDA_VISIBLE_DEVICES. The output of every rank is written here as it
- * comes (stdout to stdout, stderr to stderr; --label prefixes each line with
- * its rank). The first rank to fail ends the step: the others are killed
+ * comes, line by line (stdout to stdout, stderr to stderr; --label prefixes
+ * each line with its rank). The first rank to fail ends the step: the others are killed
  * and fleet run exits with that rank's exit code; 0 when every rank exits 0.
  * Ctrl-C kills the step's ranks (a second Ctrl-C leaves at once).
  */
@@ -33,20 +33,59 @@ static void on_sigint(int sig)
     g_interrupted = 1;
 }
 
-/* Writes a chunk, with "RANK: " before each line when labelling. at_bol
- * tracks, per rank and stream, whether the next byte starts a line. */
-static void emit(FILE *f, int label, int rank, const char *data, size_t len, char *at_bol)
+/* Output of one rank on one stream: chunks may end mid-line (pipes are
+ * read as they fill), so whole lines are written and the tail waits for
+ * the next chunk, lest the ranks' lines interleave mid-line. A tail longer
+ * than 64 KiB (a line without end) is written as it is. */
+typedef struct linebuf {
+    char *buf;
+    size_t len, cap;
+} linebuf;
+
+static void put_line(FILE *f, int label, int rank, const char *p, size_t n)
 {
-    if (!label) {
-        fwrite(data, 1, len, f);
-        return;
+    if (label)
+        fprintf(f, "%d: ", rank);
+    fwrite(p, 1, n, f);
+}
+
+static void emit(FILE *f, int label, int rank, const char *data, size_t len, linebuf *lb)
+{
+    if (lb->len + len > lb->cap) {
+        size_t cap = lb->cap ? lb->cap : 4096;
+        while (cap < lb->len + len)
+            cap *= 2;
+        lb->buf = realloc(lb->buf, cap);
+        if (!lb->buf)
+            abort();
+        lb->cap = cap;
     }
-    for (size_t i = 0; i < len; i++) {
-        if (*at_bol)
-            fprintf(f, "%d: ", rank);
-        fputc(data[i], f);
-        *at_bol = data[i] == '\n';
+    memcpy(lb->buf + lb->len, data, len);
+    lb->len += len;
+    size_t start = 0;
+    for (size_t i = 0; i < lb->len; i++)
+        if (lb->buf[i] == '\n') {
+            put_line(f, label, rank, lb->buf + start, i + 1 - start);
+            start = i + 1;
+        }
+    if (lb->len - start > 65536) {
+        put_line(f, label, rank, lb->buf + start, lb->len - start);
+        start = lb->len;
     }
+    memmove(lb->buf, lb->buf + start, lb->len - start);
+    lb->len -= start;
+}
+
+/* At the end: what is left of each line, with a newline. */
+static void flush_tail(FILE *f, int label, int rank, linebuf *lb)
+{
+    if (lb->len) {
+        put_line(f, label, rank, lb->buf, lb->len);
+        fputc('\n', f);
+    }
+    free(lb->buf);
+    lb->buf = NULL;
+    lb->len = lb->cap = 0;
 }
 
 int cmd_run(int argc, char **argv)
@@ -144,10 +183,9 @@ int cmd_run(int argc, char **argv)
     sa.sa_handler = on_sigint;
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
-    char *bol = calloc((size_t)(world > 0 ? world : 1) * 2, 1);
-    if (!bol)
+    linebuf *lbs = calloc((size_t)(world > 0 ? world : 1) * 2, sizeof *lbs);
+    if (!lbs)
         abort();
-    memset(bol, 1, (size_t)(world > 0 ? world : 1) * 2);
     int64_t after = 0;
     int killed = 0;
     for (;;) {
@@ -176,7 +214,7 @@ int cmd_run(int argc, char **argv)
             if (rank < 0 || rank >= world || !json_is_string(d))
                 continue;
             emit(err ? stderr : stdout, label, rank, json_string_value(d), json_string_length(d),
-                 &bol[rank * 2 + err]);
+                 &lbs[rank * 2 + err]);
         }
         fflush(stdout);
         after = json_integer_value(json_object_get(o, "next"));
@@ -192,7 +230,12 @@ int cmd_run(int argc, char **argv)
         }
         json_decref(o);
     }
-    free(bol);
+    for (int64_t i = 0; i < world; i++) {
+        flush_tail(stdout, label, (int)i, &lbs[i * 2]);
+        flush_tail(stderr, label, (int)i, &lbs[i * 2 + 1]);
+    }
+    fflush(stdout);
+    free(lbs);
 out:
     json_decref(req);
     json_decref(av);

@@ -157,10 +157,19 @@ void agent_node_addr(ctl *c, int n, char *out, size_t outlen)
 }
 
 /* ---- jobs on nodes ----------------------------------------------------------- */
+/* Flags of a job's share of a node, in gpumask[nalloc + k]. */
+#define SHARE_LAUNCHED 1u  /* a launch was sent: a resend is not news */
+#define SHARE_ENDED 2u     /* the node reported this run ended: never launch it there again */
+
+static uint64_t *share_flags(fjob *j, int k)
+{
+    return &j->gpumask[j->sj.nalloc + k];
+}
+
 void agent_job_started(ctl *c, fjob *j)
 {
     free(j->gpumask);
-    j->gpumask = xcalloc((size_t)(j->sj.nalloc ? j->sj.nalloc : 1), sizeof *j->gpumask);
+    j->gpumask = xcalloc((size_t)(j->sj.nalloc ? 2 * j->sj.nalloc : 1), sizeof *j->gpumask);
     for (int32_t k = 0; k < j->sj.nalloc; k++) {
         int n = j->sj.alloc[k].node;
         fnode *fn = &c->nodes[n];
@@ -303,6 +312,7 @@ void agent_destroy(ctl *c)
     for (int n = 0; c->nodes && n < sched_node_count(c->s); n++) {
         fnode *fn = &c->nodes[n];
         free(fn->jobs);
+        free(fn->kills);
         free(fn->addr);
         free(fn->note);
         free(fn->model);
@@ -447,7 +457,10 @@ static int fill_launch(ctl *c, spec_cache *sc, fjob *j, int k, proto_launch *l)
  * not free yet (the launch waits for a killed job to let go). */
 static uint64_t pick_gpus(ctl *c, int n, const fjob *j, int k, const proto_node_report *rep)
 {
+    /* a gang holds whole nodes, but sees the GPUs per node it asked for */
     int want = j->sj.alloc[k].gpus;
+    if (j->sj.gpus_per_node > 0 && j->sj.gpus_per_node < want)
+        want = j->sj.gpus_per_node;
     if (want <= 0)
         return 0;
     sched_node_info ni;
@@ -530,8 +543,11 @@ static size_t compose(ctl *c, const proto_sync *m, proto_reply *out)
             }
             nc->nack = rep->nended;
         }
-        /* kill what runs there but should not */
+        /* kill what runs there but should not; a kill repeated while the
+         * job dies (its grace) is not news */
         cap = 0;
+        fnode *fn = &c->nodes[n];
+        size_t fresh_kills = 0;
         for (int32_t r = 0; r < rep->nrunning; r++) {
             const proto_running *pr = &rep->running[r];
             fjob *j = ctl_job_find(c, pr->job);
@@ -540,14 +556,34 @@ static size_t compose(ctl *c, const proto_sync *m, proto_reply *out)
                 continue;
             nc->kill = grow(nc->kill, &cap, nc->nkill, sizeof *nc->kill);
             nc->kill[nc->nkill++] = (proto_kill){pr->job, pr->run, PROTO_END_KILLED};
+            int32_t q = 0;
+            while (q < fn->nkills && (fn->kills[q].job != pr->job || fn->kills[q].run != pr->run))
+                q++;
+            if (q == fn->nkills) {
+                fn->kills = grow(fn->kills, &fn->capkills, fn->nkills, sizeof *fn->kills);
+                fn->kills[fn->nkills++] = (struct fkill){pr->job, pr->run};
+                fresh_kills++;
+            }
         }
-        /* launch what should run there but is not reported */
+        /* forget kills of what the node no longer reports */
+        for (int32_t q = 0; q < fn->nkills;) {
+            int still = 0;
+            for (int32_t r = 0; r < rep->nrunning && !still; r++)
+                still = rep->running[r].job == fn->kills[q].job &&
+                        rep->running[r].run == fn->kills[q].run;
+            if (still)
+                q++;
+            else
+                fn->kills[q] = fn->kills[--fn->nkills];
+        }
+        /* launch what should run there but is not reported (a resend is
+         * not news: only a first launch makes a reply worth sending) */
         cap = 0;
-        fnode *fn = &c->nodes[n];
+        size_t fresh_launches = 0;
         for (int32_t q = 0; q < fn->njobs; q++) {
             fjob *j = fn->jobs[q];
             int k = alloc_index(j, n);
-            if (k < 0 || reported(rep, j->id, j->restarts))
+            if (k < 0 || reported(rep, j->id, j->restarts) || (*share_flags(j, k) & SHARE_ENDED))
                 continue;
             if (!j->gpumask[k] && j->sj.alloc[k].gpus > 0) {
                 j->gpumask[k] = pick_gpus(c, n, j, k, rep);
@@ -562,8 +598,13 @@ static size_t compose(ctl *c, const proto_sync *m, proto_reply *out)
             }
             nc->launch = grow(nc->launch, &cap, nc->nlaunch, sizeof *nc->launch);
             nc->launch[nc->nlaunch++] = l;
+            if (!(*share_flags(j, k) & SHARE_LAUNCHED)) {
+                *share_flags(j, k) |= SHARE_LAUNCHED;
+                fresh_launches++;
+            }
         }
-        size_t k = (size_t)nc->nack + (size_t)nc->nkill + (size_t)nc->nlaunch;
+        size_t k = (size_t)nc->nack + fresh_kills + fresh_launches;
+        size_t listed = (size_t)nc->nack + (size_t)nc->nkill + (size_t)nc->nlaunch;
         /* steps ride along (repeated until their ranks end), waking no one */
         int nsteps = 0, fresh = 0;
         for (int32_t q = 0; q < fn->njobs; q++) {
@@ -572,7 +613,7 @@ static size_t compose(ctl *c, const proto_sync *m, proto_reply *out)
                 nsteps += steps_compose(c, fn->jobs[q], kk, nc, &fresh);
         }
         k += (size_t)fresh; /* a step not sent before is news */
-        if (k || nsteps) {
+        if (listed || nsteps) {
             ncmds += k;
             out->nnodes++;
         } else {
@@ -736,6 +777,7 @@ static void take_report(ctl *c, fagent *a, const proto_node_report *rep)
         int k = alloc_index(j, n);
         if (k < 0)
             continue;
+        *share_flags(j, k) |= SHARE_ENDED;
         if (k > 0 && pe->reason != PROTO_END_LAUNCH_FAILED)
             continue; /* a member node let go: only the first node ends a job */
         int st = end_state(pe);

@@ -56,7 +56,8 @@ typedef struct fjob {
     int32_t array_max_running; /* the %N of --array (on every task), 0 = no limit */
     int32_t array_slots;     /* on an array's first task: scratch of gate_jobs */
     int8_t no_requeue;       /* --no-requeue: a lost node fails it (NODE_FAIL) */
-    uint64_t *gpumask;       /* while running: GPU indices per alloc entry (agent.c) */
+    uint64_t *gpumask;       /* while running: [k] GPU indices of alloc entry k, and
+                                [nalloc + k] its SHARE_* flags (agent.c) */
     struct fstep *steps;     /* while running: its steps (fleet run; steps.c) */
     int32_t nsteps_made;     /* step ids handed out in this run */
     int8_t dep_wait;         /* 1: dependencies unmet, 2: never satisfiable */
@@ -64,6 +65,8 @@ typedef struct fjob {
     struct fjob *dirty_next; /* in the list of records to write */
     int dirty;
     int is_new;              /* not yet in the store */
+    struct fpol *pol;        /* with a center: its policy record (policy.c), else NULL */
+    int8_t pol_wait;         /* held by the policy: enum pol_wait of policy.c, 0 = no */
 } fjob;
 
 typedef struct ctl ctl;
@@ -81,9 +84,15 @@ typedef struct ctl_options {
     double node_timeout_s;   /* an agent silent this long loses its node */
     int kill_grace_s;        /* SIGTERM .. SIGKILL at a time limit or cancel */
     const char *controller;  /* how jobs reach fleetd: "unix:/path" or "HOST:PORT" */
+    const char *center;      /* the center file (accounts, QOS, allocations), or NULL */
 } ctl_options;
 
 ctl *ctl_create(uv_loop_t *loop, const ctl_options *o, char *err, size_t errlen);
+/* The storage section of a center file (policy.c), read before the store is
+ * opened: *postgres is 1 and conninfo set for {backend: postgres}, else 0.
+ * 0, or -1 with "FILE:LINE: field NAME: reason" for a bad file. */
+int policy_read_storage(const char *path, int *postgres, char *conninfo, size_t len, char *err,
+                        size_t errlen);
 void ctl_destroy(ctl *c);
 /* Commits and answers everything queued (before a clean stop). */
 void ctl_flush(ctl *c);

@@ -34,7 +34,7 @@
 
 #define STEP_OUTPUT_MAX (4u << 20)
 #define STEP_ARGV_MAX 4096
-#define STEP_ENV_MAX 1024
+#define STEP_ENV_MAX 4096 /* as a launch's (the protocol's bound) */
 
 typedef struct step_rank {
     int32_t k;               /* the job's alloc entry (node) */
@@ -388,6 +388,17 @@ static void free_strings(char **v, int32_t n)
     free(v);
 }
 
+/* GPUs job j sees on its share k: its mask's, or what it asked for. */
+static int32_t share_gpus(const fjob *j, int k)
+{
+    if (j->gpumask && j->gpumask[k])
+        return (int32_t)__builtin_popcountll(j->gpumask[k]);
+    int32_t g = j->sj.alloc[k].gpus;
+    if (j->sj.gpus_per_node > 0 && j->sj.gpus_per_node < g)
+        g = j->sj.gpus_per_node;
+    return g > 0 ? g : 1;
+}
+
 static void step_create(ctl *c, http_req *r, int64_t id)
 {
     fjob *j = step_job(c, r, id);
@@ -452,21 +463,23 @@ static void step_create(ctl *c, http_req *r, int64_t id)
     s->argc = argc;
     s->env = env;
     s->nenv = nenv;
-    /* ranks: per node, or per GPU in node order */
+    /* ranks: per node, or per GPU the job sees (its mask; a gang asking
+     * for fewer GPUs per node than a node has sees only those) in node order */
     int32_t world = 0;
     for (int32_t k = 0; k < j->sj.nalloc; k++)
-        world += per_gpu && j->sj.alloc[k].gpus > 0 ? j->sj.alloc[k].gpus : 1;
+        world += per_gpu ? share_gpus(j, k) : 1;
     s->ranks = xcalloc((size_t)world, sizeof *s->ranks);
     s->sent = xcalloc((size_t)j->sj.nalloc, 1);
     for (int32_t k = 0; k < j->sj.nalloc; k++) {
         uint64_t mask = j->gpumask ? j->gpumask[k] : 0;
-        if (per_gpu && j->sj.alloc[k].gpus > 0) {
+        int32_t want = share_gpus(j, k);
+        if (per_gpu && want > 0) {
             int32_t local = 0;
-            for (int g = 0; g < 64 && local < j->sj.alloc[k].gpus; g++)
+            for (int g = 0; g < 64 && local < want; g++)
                 if (mask >> g & 1) {
                     s->ranks[s->world++] = (step_rank){k, local++, 1ull << g, 0, 0, 0};
                 }
-            while (local < j->sj.alloc[k].gpus) /* mask not known yet: no GPU pinning */
+            while (local < want) /* mask not known yet: no GPU pinning */
                 s->ranks[s->world++] = (step_rank){k, local++, 0, 0, 0, 0};
         } else {
             s->ranks[s->world++] = (step_rank){k, 0, mask, 0, 0, 0};

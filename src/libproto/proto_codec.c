@@ -37,7 +37,7 @@
  * what PROTO_MAX_BODY already allows. */
 #define LIST_MAX 100000     /* running, ended, output, rank_ends, ack, launch, kill,
                                steps, step_kills, ranks */
-#define ENV_MAX 1024        /* env entries of a launch or a step */
+#define ENV_MAX 4096        /* env entries of a launch or a step (JOBSPEC_ENV_MAX) */
 #define ARGV_MAX 4096       /* argv entries of a step */
 #define WAIT_MS_MAX 600000  /* 10 minutes */
 #define HEARTBEAT_MS_MAX 3600000

@@ -1060,9 +1060,9 @@ static void test_count_bounds(void **state)
         {1, 0, REPLY_NODE "'step_kills':@}]}", "nodes[0].step_kills", 100000},
         {1, 0, REPLY_NODE "'steps':[{" STEP_MIN ",'argv':['x'],'ranks':@}]}]}",
          "nodes[0].steps[0].ranks", 100000},
-        {1, 1, REPLY_NODE "'launch':[{" LAUNCH_MIN ",'env':@}]}]}", "nodes[0].launch[0].env", 1024},
+        {1, 1, REPLY_NODE "'launch':[{" LAUNCH_MIN ",'env':@}]}]}", "nodes[0].launch[0].env", 4096},
         {1, 1, REPLY_NODE "'steps':[{" STEP_MIN ",'argv':['x'],'env':@}]}]}",
-         "nodes[0].steps[0].env", 1024},
+         "nodes[0].steps[0].env", 4096},
         {1, 1, REPLY_NODE "'steps':[{" STEP_MIN ",'argv':@}]}]}", "nodes[0].steps[0].argv", 4096},
     };
     char want[256];
@@ -1081,7 +1081,7 @@ static void test_count_bounds(void **state)
     char *t = with_list(SYNC_HEAD "'nodes':@}", "{'name':'n'}", PROTO_MAX_NODES);
     expect_accepted(0, t, strlen(t));
     free(t);
-    t = with_list(REPLY_NODE "'launch':[{" LAUNCH_MIN ",'env':@}]}]}", "'A=1'", 1024);
+    t = with_list(REPLY_NODE "'launch':[{" LAUNCH_MIN ",'env':@}]}]}", "'A=1'", 4096);
     expect_accepted(1, t, strlen(t));
     free(t);
     t = with_list(REPLY_NODE "'steps':[{" STEP_MIN ",'argv':@}]}]}", "'x'", 4096);
