@@ -14,6 +14,11 @@
    (launched on all 1,000 nodes, its script run on the first and its end
    reported).
 
+Environment: SPOOL_BASE=DIR puts the agents' spool there (e.g. /dev/shm: a
+tmpfs; by default it lies in a temporary directory on the disk, where ext4's
+inode allocation for the few files each job creates and deletes shows up in
+profiles); AGENT_EXTRA="--cgroup none" adds options to fleet-agent.
+
 Figures are printed, never judged (timings depend on the machine)."""
 import json
 import os
@@ -74,7 +79,7 @@ class Center:
         args = [os.path.join(build, "fleet-agent"), "--controller", "unix:" + self.sock,
                 "--key-file", os.path.join(work, "state", "cluster.key"), "--emulate",
                 str(nodes), "--name", "emu", "--gpus-per-node", "8", "--gpu-model", "H100",
-                "--spool", os.path.join(work, "spool")]
+                "--spool", os.path.join(os.environ.get("SPOOL_BASE", work), "spool-%d" % os.getpid())] + os.environ.get("AGENT_EXTRA", "").split()
         if os.getuid() == 0:
             args.append("--allow-root")
         self.agent = subprocess.Popen(args, stdout=self.log, stderr=self.log)
@@ -92,6 +97,9 @@ class Center:
         for p in (self.agent, self.fleetd):
             p.wait()
         self.log.close()
+        if os.environ.get("SPOOL_BASE"):
+            shutil.rmtree(os.path.join(os.environ["SPOOL_BASE"], "spool-%d" % os.getpid()),
+                          ignore_errors=True)
 
 
 def throughput(build, njobs):
