@@ -236,7 +236,10 @@ int main(int argc, char **argv)
             break;
         }
         o->build = bench_now() - b0;
-        sim_options so = {o->policy, (int)depth, NULL, NULL};
+        sim_options so;
+        memset(&so, 0, sizeof so); /* fields this benchmark does not set stay off */
+        so.policy = o->policy;
+        so.depth = (int)depth;
         sim_result r;
         double c0 = bench_cpu(), w0 = bench_now();
         int ok = sim_run(m, 1, &t, &so, &r, err, sizeof err);

@@ -28,6 +28,7 @@ sched *sched_create(void)
         return NULL;
     s->policy = SCHED_EASY;
     s->held_whole_from = INT64_MAX;
+    s->srs_pool = -1;
     return s;
 }
 
@@ -49,6 +50,8 @@ void sched_destroy(sched *s)
             free(s->nodes[i].run);
     for (int32_t p = 0; p < s->npools; p++) {
         free(s->pools[p].bucket);
+        free(s->pools[p].fail_c);
+        free(s->pools[p].fail_m);
         free(s->pools[p].cells);
         free(s->pools[p].pt);
         free(s->pools[p].pf);
@@ -76,6 +79,7 @@ void sched_destroy(sched *s)
     free(s->times);
     free(s->pick);
     free(s->walked);
+    span_free_all(s);
     free(s);
 }
 
@@ -193,10 +197,16 @@ int sched_finalize(sched *s, char *err, size_t errlen)
     free(cellof);
     for (int32_t p = 0; p < s->npools; p++) {
         spool *pl = &s->pools[p];
+        if (pl->maxgpn > s->maxgpn)
+            s->maxgpn = pl->maxgpn;
         pl->unit = pl->maxgpn == 1;
         pl->bucket = xrealloc(NULL, (size_t)(pl->maxgpn + 1) * sizeof *pl->bucket);
-        for (int32_t b = 0; b <= pl->maxgpn; b++)
+        pl->fail_c = xrealloc(NULL, (size_t)(pl->maxgpn + 1) * sizeof *pl->fail_c);
+        pl->fail_m = xrealloc(NULL, (size_t)(pl->maxgpn + 1) * sizeof *pl->fail_m);
+        for (int32_t b = 0; b <= pl->maxgpn; b++) {
             pl->bucket[b] = -1;
+            pl->fail_c[b] = pl->fail_m[b] = INT64_MAX;
+        }
         pl->cells = xrealloc(NULL, (size_t)(s->ncells ? s->ncells : 1) * sizeof *pl->cells);
         pl->ncells = 0;
     }
@@ -204,6 +214,7 @@ int sched_finalize(sched *s, char *err, size_t errlen)
         spool *pl = &s->pools[s->cells[c].pool];
         pl->cells[pl->ncells++] = c;
     }
+    span_setup(s); /* span pools keep a bitmap, not the index below */
     /* insert in reverse so that lists read in node order */
     for (int32_t i = s->nnodes - 1; i >= 0; i--) {
         snode *n = &s->nodes[i];
@@ -298,7 +309,12 @@ const char *sched_block_name(const sched *s, int block)
 
 int sched_node_free_gpus(const sched *s, int node)
 {
-    return node >= 0 && node < s->nnodes ? s->nodes[node].free_gpus : -1;
+    if (node < 0 || node >= s->nnodes)
+        return -1;
+    int32_t g, c, nj;
+    int64_t m;
+    span_node_view(s, node, &g, &c, &m, &nj);
+    return g;
 }
 
 int sched_node_get(const sched *s, int node, sched_node_info *o)
@@ -309,14 +325,17 @@ int sched_node_get(const sched *s, int node, sched_node_info *o)
     o->name = s->node_names[node];
     o->pool = s->pools[n->pool].name;
     o->block = n->block >= 0 ? s->blocks[n->block].name : "";
+    int32_t g, c, nj;
+    int64_t m;
+    span_node_view(s, node, &g, &c, &m, &nj);
     o->gpus = n->cap_gpus;
-    o->free_gpus = n->free_gpus;
+    o->free_gpus = g;
     o->cpus = n->cap_cpus;
-    o->free_cpus = n->free_cpus;
+    o->free_cpus = c;
     o->mem_mb = n->cap_mem;
-    o->free_mem_mb = n->free_mem;
+    o->free_mem_mb = m;
     o->state = n->state;
-    o->njobs = n->nrun;
+    o->njobs = nj;
     return 0;
 }
 
@@ -355,6 +374,10 @@ int sched_node_set_state(sched *s, int node, int state)
         state > SCHED_NODE_DOWN)
         return -1;
     s->epoch++;
+    if (s->pools[s->nodes[node].pool].span) {
+        span_set_state(s, node, state); /* the bitmap, not the index: O(1) */
+        return 0;
+    }
     pool_account(s, node, -1);
     idx_remove(s, node);
     spool *pl = &s->pools[s->nodes[node].pool];
@@ -549,6 +572,7 @@ int sched_submit(sched *s, sched_job *j, char *err, size_t errlen)
     j->start = -1;
     j->pool = -1;
     j->seq = s->seq++;
+    j->qneed = job_need_bound(s, j);
     j->tleft = j->tright = NULL;
     if (s->resv_job && queue_before(j, s->resv_job))
         s->epoch++; /* ahead of the kept reservation: plan afresh */
@@ -571,7 +595,7 @@ int sched_cancel(sched *s, sched_job *j)
     return 0;
 }
 
-static void node_run_add(snode *n, sched_job *j, const sched_alloc *a)
+void node_run_add(snode *n, sched_job *j, const sched_alloc *a)
 {
     if (n->nrun == n->caprun) {
         int32_t cap = n->caprun < 4 ? 4 : n->caprun * 2;
@@ -584,7 +608,7 @@ static void node_run_add(snode *n, sched_job *j, const sched_alloc *a)
     n->run[n->nrun++] = (srun){j, a->gpus, a->cpus, a->mem_mb};
 }
 
-static void node_run_del(snode *n, sched_job *j)
+void node_run_del(snode *n, sched_job *j)
 {
     for (int32_t i = 0; i < n->nrun; i++)
         if (n->run[i].job == j) {
@@ -594,9 +618,14 @@ static void node_run_del(snode *n, sched_job *j)
 }
 
 /* Apply or release an allocation on its nodes, keeping the index and pool
- * totals right. O(nodes of the job). */
+ * totals right. O(nodes of the job); in a span pool O(runs + k/64) on the
+ * free bitmap instead (span.c). */
 static void alloc_apply(sched *s, sched_job *j, int sign)
 {
+    if (j->nalloc > 0 && s->pools[j->pool].span) {
+        span_apply(s, j, sign);
+        return;
+    }
     for (int32_t i = 0; i < j->nalloc; i++) {
         const sched_alloc *a = &j->alloc[i];
         snode *n = &s->nodes[a->node];
@@ -616,13 +645,17 @@ static void alloc_apply(sched *s, sched_job *j, int sign)
     }
 }
 
-/* Start a pending job on the allocation already written in j->alloc. */
-void sched_start_job(sched *s, sched_job *j, int64_t now)
+/* Start a pending job on the allocation already written in j->alloc;
+ * taken: its nodes are already taken (span_take). */
+void sched_start_job(sched *s, sched_job *j, int64_t now, int taken)
 {
     /* A job on whole nodes of one cell frees them whole, together: the
      * reservation walk then counts it in O(1) instead of node by node. */
     j->wholecell = 0;
-    if (j->nalloc > 0) {
+    if (j->nalloc > 0 && s->pools[j->pool].span) {
+        /* a span pool is one cell of one-GPU nodes: always whole, O(1) */
+        j->wholecell = s->nodes[j->alloc[0].node].cell + 1;
+    } else if (j->nalloc > 0) {
         int32_t cell = s->nodes[j->alloc[0].node].cell;
         int whole = 1;
         for (int32_t i = 0; i < j->nalloc && whole; i++) {
@@ -637,7 +670,8 @@ void sched_start_job(sched *s, sched_job *j, int64_t now)
     j->start = now;
     j->reason = SCHED_REASON_NONE;
     j->est_start = -1;
-    alloc_apply(s, j, +1);
+    if (!taken)
+        alloc_apply(s, j, +1);
     run_insert(s, j);
 }
 
@@ -685,10 +719,17 @@ int sched_restore_running(sched *s, sched_job *j, const int32_t *nodes, int32_t 
         int64_t c = whole ? n->cap_cpus : (int64_t)g * j->cpus_per_gpu;
         int64_t m = whole ? n->cap_mem : (int64_t)g * j->mem_per_gpu_mb;
         int32_t gg = whole ? n->cap_gpus : g;
-        if (n->free_gpus < gg || n->free_cpus < c || n->free_mem < m) {
+        int32_t fg, fc, nj;
+        int64_t fm;
+        span_node_view(s, nodes[i], &fg, &fc, &fm, &nj);
+        if (fg < gg || fc < c || fm < m) {
             snprintf(err, errlen, "nodes: %s lacks the capacity", s->node_names[nodes[i]]);
             return -1;
         }
+    }
+    if (s->pools[pool].span && span_has_duplicates(s, nodes, nnodes)) {
+        snprintf(err, errlen, "nodes: a node is listed twice");
+        return -1;
     }
     /* queue it as submit would, then start it where it ran */
     if (sched_submit(s, j, err, errlen) != 0)
@@ -706,7 +747,7 @@ int sched_restore_running(sched *s, sched_job *j, const int32_t *nodes, int32_t 
         gpus += a->gpus;
     }
     j->alloced_gpus = (int32_t)gpus;
-    sched_start_job(s, j, start);
+    sched_start_job(s, j, start, 0);
     return 0;
 }
 

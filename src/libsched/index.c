@@ -4,11 +4,15 @@
  * Every UP node with at least one free GPU sits in its pool's bucket list
  * for its number of free GPUs; every UP node with all GPUs free also sits in
  * its cell's idle list. In a pool of one-GPU nodes the two would hold the
- * same nodes, so only the idle lists are kept there. Best-fit placement of a single-node job scans buckets
- * upward from the GPUs it needs: O(gpus per node) buckets. A gang takes idle
+ * same nodes, so only the idle lists are kept there; span pools (one-GPU
+ * nodes, no topology, all alike: span.c) keep a bitmap instead of either.
+ * Best-fit placement of a single-node job scans buckets upward from the
+ * GPUs it needs: O(gpus per node) buckets. A gang takes idle
  * nodes straight from cell lists: O(nodes taken). Insert and remove are O(1).
  * Pool totals (free GPUs, idle nodes) give O(1) rejection of jobs that
- * cannot fit at all.
+ * cannot fit at all, and each bucket remembers the CPUs and memory a scan
+ * of it last failed to find (until a node enters it), which rejects a
+ * request at least as large in O(1) instead of a scan of the bucket.
  */
 #include "sched_internal.h"
 
@@ -16,6 +20,8 @@ void idx_remove(sched *s, int32_t n)
 {
     snode *nd = &s->nodes[n];
     spool *p = &s->pools[nd->pool];
+    if (p->span)
+        return; /* span pools keep their free nodes in a bitmap (span.c) */
     if (nd->bucket >= 0) {
         if (nd->bprev >= 0)
             s->nodes[nd->bprev].bnext = nd->bnext;
@@ -47,9 +53,13 @@ void idx_remove(sched *s, int32_t n)
 void idx_insert(sched *s, int32_t n)
 {
     snode *nd = &s->nodes[n];
-    if (nd->state != SCHED_NODE_UP || nd->held || nd->free_gpus <= 0)
-        return;
     spool *p = &s->pools[nd->pool];
+    if (p->span || nd->state != SCHED_NODE_UP || nd->held || nd->free_gpus <= 0)
+        return;
+    /* the node may hold what a failed scan of its bucket (the idle lists,
+     * in a pool of one-GPU nodes) looked for: forget that failure */
+    p->fail_c[nd->free_gpus] = INT64_MAX;
+    p->fail_m[nd->free_gpus] = INT64_MAX;
     if (!p->unit) {
         int b = nd->free_gpus;
         nd->bucket = b;

@@ -103,6 +103,7 @@ typedef struct sched_job {
     struct sched_job *qprev, *qnext;         /* pending queue */
     struct sched_job *tleft, *tright;        /* running set, a treap by expected end */
     uint32_t tprio;
+    int32_t qneed;          /* pending: GPUs it needs free at least, in any pool (pass.c) */
 } sched_job;
 
 /* Called for every job a pass starts, in start order. */

@@ -13,8 +13,12 @@
  *                 earliest time is now starts now.
  * EASY is conservative with a depth of one: one mechanism, two settings.
  *
- * Reservations are computed afresh in every pass and live only inside it.
- * They hold concrete nodes, so a backfilled job can never delay one.
+ * Reservations are computed afresh in every pass and live only inside it
+ * (EASY keeps its one across passes in which only arrivals happened). They
+ * hold concrete nodes, so a backfilled job can never delay one; in a span
+ * pool (one-GPU nodes, no topology, all alike: span.c), where any free node
+ * is as good as another, the first reservation holds a count of free nodes
+ * instead, and placement there is a count too (span_fits_now).
  *
  * Time windows are half-open, [start, start + time_limit); a reservation of
  * a zero-length job still holds its instant (it is widened to one second).
@@ -24,7 +28,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-void sched_start_job(sched *s, sched_job *j, int64_t now);
 int sched_job_shape(const sched *s, const sched_job *j, int pool,
                     int32_t *k, int32_t *g, int *whole);
 
@@ -58,8 +61,8 @@ static void *grow(void *p, size_t *cap, size_t need, size_t elem)
  * model) a job of size s is s whole nodes. Returns -1 if the job can never
  * fit the pool. O(1).
  */
-int sched_job_shape(const sched *s, const sched_job *j, int pool,
-                    int32_t *k, int32_t *g, int *whole)
+static inline int job_shape(const sched *s, const sched_job *j, int pool,
+                            int32_t *k, int32_t *g, int *whole)
 {
     const spool *p = &s->pools[pool];
     int32_t gpn = p->maxgpn;
@@ -88,9 +91,26 @@ int sched_job_shape(const sched *s, const sched_job *j, int pool,
     return 0;
 }
 
+int sched_job_shape(const sched *s, const sched_job *j, int pool,
+                    int32_t *k, int32_t *g, int *whole)
+{
+    return job_shape(s, j, pool, k, g, whole);
+}
+
+/* Could job j pass place_now's first test (enough idle nodes or free GPUs)
+ * in some pool, with `free` GPUs free in all pools together? Not if
+ * j->qneed, a lower bound of what it needs in any pool (job_need_bound,
+ * set at submit), exceeds `free`: a pool's idle nodes and free GPUs never
+ * exceed its free GPUs. The pass then skips the job without a look at the
+ * pools. O(1), and the bound sits on the cache line of the queue link. */
+static inline int job_may_fit(const sched_job *j, int64_t free)
+{
+    return j->qneed <= free;
+}
+
 static int job_req(const sched *s, const sched_job *j, int pool, req *r)
 {
-    if (sched_job_shape(s, j, pool, &r->k, &r->g, &r->whole) != 0)
+    if (job_shape(s, j, pool, &r->k, &r->g, &r->whole) != 0)
         return -1;
     r->c = r->g * j->cpus_per_gpu;
     r->m = (int64_t)r->g * j->mem_per_gpu_mb;
@@ -320,6 +340,34 @@ static void cells_reset(sched *s, int pool, int with_idle)
     }
 }
 
+/* ---- placement now in a span pool --------------------------------------
+ * One-GPU nodes, no topology, all alike (span.c): any free UP node serves,
+ * so placement is a count. The first reservation, if it is in this pool,
+ * holds srs_held of the free nodes (the rest of its nodes are busy now and
+ * end by its start). A job may use those held nodes only if its window
+ * [now, b) ends by the reservation's start T, exactly as a held node's
+ * check in place_now (node_avail) decides in other pools; it then takes
+ * them first, as place_now prefers held nodes. So the job fits iff
+ *     k <= (free - held) + (b <= T ? held : 0),
+ * and in the classic model that is the textbook EASY rule: free - held =
+ * min(free, extra). Sets s->span_from_held. O(1). */
+static int span_fits_now(sched *s, int pool, const req *r, int64_t now, int64_t b)
+{
+    const spool *p = &s->pools[pool];
+    int64_t k = r->whole ? r->k : 1, held = 0, usable = 0;
+    if (s->srs_pool == pool) {
+        /* a start outside the pass (sched_restore_running) may have taken
+         * free nodes since: never hold more than are free */
+        held = s->srs_held < p->idle_nodes ? s->srs_held : p->idle_nodes;
+        int touches = s->held_whole_from < b || (now <= s->srs_T && s->srs_T < b);
+        usable = touches ? 0 : held;
+    }
+    if (p->idle_nodes - held + usable < k)
+        return 0;
+    s->span_from_held = (int32_t)(k < usable ? k : usable);
+    return 1;
+}
+
 /* ---- placement now -----------------------------------------------------
  * Where can job j start now and run for its time limit (window [now, b))
  * without touching a reservation? Unreserved nodes come from the index
@@ -339,6 +387,13 @@ static int place_now(sched *s, const sched_job *j, uint64_t pools, int64_t now, 
         spool *p = &s->pools[pool];
         if (r.whole ? p->idle_nodes < r.k : p->free_gpus < r.g)
             continue;
+        if (p->span) {
+            if (!span_fits_now(s, pool, &r, now, b))
+                continue;
+            s->npick = -1; /* start_on_pick takes the nodes from the bitmap */
+            *out = r;
+            return pool;
+        }
         cand_reset(s);
         /* With only the first reservation, and that one on whole nodes, a
          * job running past its start can use none of its nodes: skip them. */
@@ -359,6 +414,11 @@ static int place_now(sched *s, const sched_job *j, uint64_t pools, int64_t now, 
                 }
             }
             for (int32_t bk = r.g; bk <= p->maxgpn && bk < bestg; bk++) {
+                /* a scan of this bucket already found no node with these
+                 * CPUs and memory free, and no node has entered it since
+                 * (idx_insert forgets): a request as large fails too, O(1) */
+                if (r.c >= p->fail_c[bk] && r.m >= p->fail_m[bk])
+                    continue;
                 int32_t found = -1;
                 if (p->unit) { /* one-GPU nodes: the idle lists are the index */
                     for (int32_t ci = 0; ci < p->ncells && found < 0; ci++)
@@ -375,6 +435,8 @@ static int place_now(sched *s, const sched_job *j, uint64_t pools, int64_t now, 
                     cand_add(s, found, bk, 0);
                     break;
                 }
+                p->fail_c[bk] = r.c;
+                p->fail_m[bk] = r.m;
             }
             int32_t n = best_fit_cand(s);
             if (n < 0)
@@ -481,14 +543,21 @@ static void reserve(sched *s, sched_job *j, const req *r, int64_t T)
  * at the same E are released together. The job then reserves nodes free by
  * E, preferring those busy now, so that nodes idle now stay usable for
  * backfill ("extra" capacity). O(log R + nodes of the jobs visited).
+ *
+ * In a span pool (span.c) a job counts as the UP nodes it holds, O(1) per
+ * job visited (O(runs + k/64) while some node of the pool is not UP), and
+ * the reservation is a count: it takes the S nodes of the jobs released by
+ * E first and holds max(0, k - S) free ones (srs_held), as the node-by-node
+ * choice above would. O(log R + jobs visited).
  */
 typedef struct walk {
     sched *s;
     const sched_job *j;
     req r[SCHED_MAX_POOLS];
     int ok[SCHED_MAX_POOLS];
-    int32_t whole_by[SCHED_MAX_POOLS];
+    int32_t whole_by[SCHED_MAX_POOLS];  /* span pools: UP nodes free by cur */
     int single_fit[SCHED_MAX_POOLS];
+    int32_t span_k[SCHED_MAX_POOLS];    /* span pools: nodes wanted, else 0 */
     int64_t cur;
     int have;
     int pool;
@@ -499,7 +568,8 @@ static int walk_check(walk *w)
     for (int p = 0; p < w->s->npools; p++) {
         if (!w->ok[p])
             continue;
-        if (w->r[p].whole ? w->whole_by[p] >= w->r[p].k : w->single_fit[p])
+        if (w->span_k[p] ? w->whole_by[p] >= w->span_k[p]
+                         : w->r[p].whole ? w->whole_by[p] >= w->r[p].k : w->single_fit[p])
             return p;
     }
     return -1;
@@ -519,8 +589,13 @@ static int walk_visit(sched_job *rj, void *arg)
     }
     w->cur = e;
     w->have = 1;
-    /* fast path: whole nodes of one cell, all UP, wanted whole: count them */
     int32_t pool0 = rj->pool;
+    if (s->pools[pool0].span) { /* a count: O(1) while the pool is all UP */
+        if (w->ok[pool0])
+            w->whole_by[pool0] += (int32_t)span_job_up(s, rj);
+        return 0;
+    }
+    /* fast path: whole nodes of one cell, all UP, wanted whole: count them */
     if (rj->wholecell && w->ok[pool0] && w->r[pool0].whole && s->pools[pool0].nonup == 0) {
         s->walked = grow(s->walked, &s->capwalked, s->nwalked + 1, sizeof *s->walked);
         s->walked[s->nwalked++] = rj;
@@ -558,18 +633,23 @@ static int walk_visit(sched_job *rj, void *arg)
 
 static int reserve_walk(sched *s, sched_job *j)
 {
-    walk w;
-    memset(&w, 0, sizeof w);
+    walk w; /* only the pools in use are set: O(P), not O(SCHED_MAX_POOLS) */
     w.s = s;
     w.j = j;
     w.pool = -1;
+    w.cur = 0;
+    w.have = 0;
     int any = 0;
     for (int p = 0; p < s->npools; p++) {
+        w.ok[p] = w.whole_by[p] = w.single_fit[p] = w.span_k[p] = 0;
         if (!pool_allowed(j, p) || job_req(s, j, p, &w.r[p]) != 0)
             continue;
         w.ok[p] = 1;
         w.whole_by[p] = s->pools[p].idle_nodes;
-        cells_reset(s, p, 1);
+        if (s->pools[p].span)
+            w.span_k[p] = w.r[p].whole ? w.r[p].k : 1;
+        else
+            cells_reset(s, p, 1);
         any = 1;
     }
     if (!any)
@@ -579,7 +659,21 @@ static int reserve_walk(sched *s, sched_job *j)
     if (run_walk(s, walk_visit, &w) == 0 && w.have)
         w.pool = walk_check(&w);
     int ok = -1;
-    if (w.pool >= 0) {
+    if (w.pool >= 0 && w.span_k[w.pool]) {
+        /* a span pool: the S nodes released by cur first, then free ones */
+        int32_t k = w.span_k[w.pool];
+        int32_t released = w.whole_by[w.pool] - s->pools[w.pool].idle_nodes;
+        s->srs_pool = w.pool;
+        s->srs_T = w.cur;
+        s->srs_end = w.cur + (j->time_limit > 0 ? j->time_limit : 1);
+        s->srs_k = k;
+        s->srs_held = k > released ? k - released : 0;
+        prof_sub(s, w.pool, s->srs_T, s->srs_end, k);
+        j->est_start = w.cur;
+        if (w.r[w.pool].whole)
+            s->held_whole_from = w.cur;
+        ok = 0;
+    } else if (w.pool >= 0) {
         const req *r = &w.r[w.pool];
         cand_reset(s);
         for (int32_t t = 0; t < s->ntouch; t++) {
@@ -678,9 +772,14 @@ static int prof_release(sched_job *rj, void *arg)
     prof_ctx *c = arg;
     spool *p = &c->s->pools[rj->pool];
     int64_t g = 0;
-    for (int32_t i = 0; i < rj->nalloc; i++)
-        if (c->s->nodes[rj->alloc[i].node].state == SCHED_NODE_UP)
-            g += rj->alloc[i].gpus;
+    if (p->span)
+        g = span_job_up(c->s, rj);
+    else if (p->nonup == 0)
+        g = rj->alloced_gpus; /* every node UP: all its GPUs, O(1) */
+    else
+        for (int32_t i = 0; i < rj->nalloc; i++)
+            if (c->s->nodes[rj->alloc[i].node].state == SCHED_NODE_UP)
+                g += rj->alloc[i].gpus;
     int64_t e = job_expected_end(rj);
     if (e <= c->now) {
         p->pf[0] += g; /* ends at this instant: free for any later window */
@@ -721,6 +820,8 @@ static void prof_build(sched *s, int64_t now, int with_reservations)
         const sresv *v = &s->rv[i];
         prof_sub(s, s->nodes[v->node].pool, v->start, v->end, v->gpus);
     }
+    if (with_reservations && s->srs_pool >= 0)
+        prof_sub(s, s->srs_pool, s->srs_T, s->srs_end, s->srs_k);
 }
 
 /* The first breakpoint index >= from (t > now) at which the profile keeps
@@ -817,6 +918,7 @@ static uint64_t prof_allows_now(sched *s, const sched_job *j, int64_t now)
 static void release_holds(sched *s)
 {
     s->resv_job = NULL;
+    s->srs_pool = -1;
     for (int32_t i = 0; i < s->nrnodes; i++)
         s->nodes[s->rnodes[i]].res_head = -1;
     for (int32_t i = 0; i < s->nheld; i++) {
@@ -832,6 +934,19 @@ static void release_holds(sched *s)
 
 static int64_t start_on_pick(sched *s, sched_job *j, int pool, const req *r, int64_t now)
 {
+    spool *p = &s->pools[pool];
+    if (p->span) {
+        /* the lowest free nodes, in node order: O(k) entries, O(k/64) words */
+        int32_t k = r->whole ? r->k : 1;
+        j->pool = pool;
+        span_take(s, pool, j, k, r->whole ? p->span_cpus : r->c, r->whole ? p->span_mem : r->m);
+        j->alloced_gpus = k;
+        sched_start_job(s, j, now, 1);
+        if (s->srs_pool == pool)
+            s->srs_held -= s->span_from_held;
+        prof_sub(s, pool, now, job_expected_end(j), k);
+        return k;
+    }
     int64_t gpus = 0;
     j->pool = pool;
     j->nalloc = s->npick;
@@ -845,7 +960,7 @@ static int64_t start_on_pick(sched *s, sched_job *j, int pool, const req *r, int
         gpus += a->gpus;
     }
     j->alloced_gpus = (int32_t)gpus;
-    sched_start_job(s, j, now);
+    sched_start_job(s, j, now, 0);
     prof_sub(s, pool, now, job_expected_end(j), gpus);
     return gpus;
 }
@@ -869,6 +984,7 @@ int sched_pass(sched *s, int64_t now, sched_start_fn fn, void *arg)
               : s->policy == SCHED_EASY ? 1
               : (s->depth > 0 ? s->depth : INT32_MAX);
     int nres = 0, started = 0;
+    int skip = s->policy != SCHED_FCFS;
     int64_t free_total = sched_free_gpus(s);
     s->pass_no++;
     /* EASY: keep last pass's reservation if nothing it depends on changed
@@ -888,6 +1004,14 @@ int sched_pass(sched *s, int64_t now, sched_start_fn fn, void *arg)
         next = j->qnext;
         if (nres >= limit && free_total <= 0)
             break;
+        /* Once the reservations are made (not fcfs: it stops at the first
+         * job that does not fit), a job that fits in no pool's free GPUs
+         * (job_may_fit) would only be marked as waiting for resources, or
+         * as held: it is left unvisited, and sched_job_reason reads just
+         * that for it. O(1), and no write to the job. */
+        int may_fit = job_may_fit(j, free_total);
+        if (skip && nres >= limit && !may_fit)
+            continue;
         j->visited = s->pass_no;
         if (j->held) {
             j->reason = SCHED_REASON_HELD;
@@ -895,8 +1019,11 @@ int sched_pass(sched *s, int64_t now, sched_start_fn fn, void *arg)
         }
         int64_t b = now + j->time_limit;
         req r;
-        uint64_t pools = nres <= 1 ? ~(uint64_t)0 : prof_allows_now(s, j, now);
-        int pool = pools ? place_now(s, j, pools, now, b, &r) : -1;
+        int pool = -1;
+        if (may_fit) {
+            uint64_t pools = nres <= 1 ? ~(uint64_t)0 : prof_allows_now(s, j, now);
+            pool = pools ? place_now(s, j, pools, now, b, &r) : -1;
+        }
         if (pool >= 0) {
             free_total -= start_on_pick(s, j, pool, &r, now);
             started++;

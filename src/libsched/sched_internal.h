@@ -27,7 +27,9 @@ typedef struct snode {
     int8_t held;                  /* taken out of the index by the running pass */
     int8_t touched;               /* scratch of the reservation walk */
     /* running jobs on this node: the first in the node itself (most nodes
-     * run one job, and a separate array cost a cache miss per start and end) */
+     * run one job, and a separate array cost a cache miss per start and end).
+     * In a span pool (span.c) these and the free fields above describe
+     * single-node jobs only: a gang's nodes are marked in s->span_busy. */
     srun *run;
     int32_t nrun, caprun;
     srun run_inline[1];
@@ -45,6 +47,9 @@ typedef struct spool {
     int64_t maxmem;
     int32_t nnodes;
     int32_t *bucket;      /* [0..maxgpn]: head node of each free-GPU bucket */
+    int64_t *fail_c, *fail_m; /* [0..maxgpn]: CPUs and MB that the last failed scan of
+                               * the bucket looked for; INT64_MAX: none since a node
+                               * entered it (index.c) */
     int64_t free_gpus;    /* UP nodes only */
     int32_t idle_nodes;   /* UP nodes with every GPU free */
     int32_t *cells;       /* cells of this pool */
@@ -53,6 +58,16 @@ typedef struct spool {
     int32_t nonup;        /* nodes not UP */
     int unit;             /* every node has one GPU: the cells' idle lists are
                            * the whole index (no free-GPU buckets to keep) */
+    /* span pool (span.c): one-GPU nodes, no topology, all alike; jobs hold
+     * counts in the pass, free nodes live in a bitmap instead of the index */
+    int span;
+    int32_t span_lo, span_hi;  /* bitmap base node (a multiple of 64), last node */
+    int64_t span_nw;           /* words of the bitmaps */
+    int32_t span_cpus;         /* every node's CPUs and memory */
+    int64_t span_mem;
+    uint64_t *span_free;       /* UP nodes no job holds, bit (node - span_lo) */
+    uint64_t *span_up;         /* UP nodes */
+    uint64_t *span_sum;        /* bit w: span_free[w] != 0 */
     /* pass scratch: the pool's availability profile, free GPUs f[i] on
      * [t[i], t[i+1]), built on demand by conservative backfill */
     int64_t *pt, *pf;
@@ -88,6 +103,7 @@ struct sched {
     char (*spines)[SCHED_NAMELEN]; int32_t nspines, capspines;
     scell *cells;   int32_t ncells;
     int finalized;
+    int32_t maxgpn; /* GPUs of the largest node of any pool */
 
     int policy;
     int depth;      /* conservative: reservations per pass, 0 = unlimited */
@@ -98,7 +114,7 @@ struct sched {
     size_t nrunning;
     uint64_t seq;
     uint64_t pass_no;
-    int prof_built;
+    int prof_built;            /* pools' profiles are valid in this pass */
     /* EASY's reservation kept from one pass to the next while nothing it
      * depends on changed (epoch: ends, node states, cancels, jobs queued
      * ahead of it): a pass where only arrivals happened reuses it. */
@@ -108,7 +124,17 @@ struct sched {
     int64_t resv_T;
     int64_t held_whole_from;   /* the only reservation is on whole nodes from then: windows
                                 * ending later can skip held nodes; INT64_MAX if not */
-    int unvisited_reason;      /* reason of the jobs the last pass did not reach */            /* pools' profiles are valid in this pass */
+    int unvisited_reason;      /* reason of the jobs the last pass did not reach */
+    /* the first reservation when it is in a span pool: a count, not nodes
+     * (pass.c, reserve_walk); srs_pool -1 = none */
+    int32_t srs_pool;
+    int64_t srs_T, srs_end;    /* its window [T, end) */
+    int32_t srs_k;             /* nodes (= GPUs) it reserves */
+    int32_t srs_held;          /* of which free now: held out of backfill that runs past T */
+    int32_t span_from_held;    /* place_now -> start: nodes the job takes from srs_held */
+    uint64_t *span_busy;       /* span nodes held by a job, bit per node */
+    int32_t *span_run;         /* at the first node of each run of consecutive nodes of a
+                                * span job's allocation: the run's length */
 
     /* scratch of one pass (grown, never shrunk) */
     sresv *rv;       size_t nrv, caprv;
@@ -127,6 +153,43 @@ struct sched {
 /* index.c: the free-capacity index */
 void idx_remove(sched *s, int32_t n);
 void idx_insert(sched *s, int32_t n);
+
+/* A lower bound of the GPUs job j needs free in any pool: a gang of n
+ * nodes, n whole nodes (a GPU at least each); one node, its GPUs per node
+ * or at least one; a total of G GPUs, G on one node or a gang of
+ * ceil(G / gpus per node) >= ceil(G / s->maxgpn) nodes. Kept in j->qneed
+ * from submit (pass.c, job_may_fit). O(1). */
+static inline int32_t job_need_bound(const sched *s, const sched_job *j)
+{
+    if (j->nodes > 1)
+        return j->nodes;
+    if (j->nodes == 1)
+        return j->gpus_per_node > 0 ? j->gpus_per_node : 1;
+    return (int32_t)(((int64_t)j->gpus + s->maxgpn - 1) / s->maxgpn);
+}
+
+/* cluster.c: job starts (taken: span_take already took the nodes) and a
+ * running job's share of a node, in the node's list */
+void sched_start_job(sched *s, sched_job *j, int64_t now, int taken);
+void node_run_add(snode *n, sched_job *j, const sched_alloc *a);
+void node_run_del(snode *n, sched_job *j);
+
+/* span.c: span pools */
+void span_setup(sched *s);
+void span_free_all(sched *s);
+void span_take(sched *s, int pool, sched_job *j, int32_t k, int32_t cpus, int64_t mem);
+void span_apply(sched *s, sched_job *j, int sign);
+int span_has_duplicates(sched *s, const int32_t *nodes, int32_t n);
+int64_t span_job_up_counted(const sched *s, const sched_job *j);
+/* UP nodes of a running job of a span pool: what its end gives back.
+ * O(1) while every node of the pool is UP, else O(runs + k/64). */
+static inline int64_t span_job_up(const sched *s, const sched_job *j)
+{
+    return s->pools[j->pool].nonup == 0 ? j->nalloc : span_job_up_counted(s, j);
+}
+void span_set_state(sched *s, int32_t node, int state);
+void span_node_view(const sched *s, int32_t node, int32_t *gpus, int32_t *cpus, int64_t *mem,
+                    int32_t *njobs);
 
 /* running.c: the running set */
 static inline int64_t job_expected_end(const sched_job *j)

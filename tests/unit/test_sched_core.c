@@ -923,6 +923,434 @@ static void test_reprioritize_reorders_queue(void **state)
     sched_destroy(s);
 }
 
+/*
+ * A bucket of the index remembers the CPUs a scan of it failed to find, and
+ * forgets it when a node enters the bucket. Two nodes of 8 GPUs and 16
+ * CPUs: node 0 runs H and I (4 GPUs each, no CPUs; best fit packs them);
+ * node 1 runs E (4 GPUs, 12 CPUs) and keeps 4 GPUs with 4 CPUs. D (4 GPUs,
+ * 12 CPUs) finds no node (bucket 4 holds node 1, short of CPUs). When I
+ * ends, node 0 enters bucket 4 with 16 CPUs free: D must start there.
+ */
+static void test_failed_bucket_scan_forgotten_when_node_enters(void **state)
+{
+    (void)state;
+    sched *s = sched_create();
+    assert_int_equal(sched_pool_add(s, "gpu", "H100"), 0);
+    add_nodes(s, 0, -1, 2, 8, 16, 512000);
+    finalize_ok(s);
+    sched_set_policy(s, SCHED_EASY);
+    sched_job e, h, i, d;
+    job_gpus(&h, 1, 100, 4); /* queue order: h, i, e (ids) */
+    job_gpus(&i, 2, 50, 4);
+    job_gpus(&e, 3, 100, 4);
+    e.cpus_per_gpu = 3;
+    rec r = {0};
+    submit_ok(s, &h);
+    submit_ok(s, &i);
+    submit_ok(s, &e);
+    assert_int_equal(sched_pass(s, 0, on_start, &r), 3);
+    assert_int_equal(node_of(&h, 0), 0);
+    assert_int_equal(node_of(&i, 0), 0);
+    assert_int_equal(node_of(&e, 0), 1);
+    job_gpus(&d, 4, 10, 4);
+    d.cpus_per_gpu = 3;
+    submit_ok(s, &d);
+    assert_int_equal(sched_pass(s, 10, on_start, &r), 0);
+    assert_int_equal(sched_pass(s, 20, on_start, &r), 0);
+    sched_job_end(s, &i, 50);
+    assert_int_equal(sched_pass(s, 50, on_start, &r), 1);
+    assert_int_equal(d.state, SCHED_JOB_RUNNING);
+    assert_int_equal(node_of(&d, 0), 0);
+    sched_destroy(s);
+}
+
+/* ---- span pools: one-GPU nodes, no topology, all alike ----------------- */
+
+/* A pool of n one-GPU nodes with 4 CPUs and 8 GB each; with_block 0: no
+ * block (a span pool, src/libsched/span.c), else all in one block "b0" (the
+ * per-node path, the same machine for any count). gpu_nodes > 0 adds a
+ * second pool "gpu" of that many 8-GPU nodes (never a span pool). */
+static sched *unit_cluster(int n, int with_block, int gpu_nodes, int policy)
+{
+    sched *s = sched_create();
+    assert_non_null(s);
+    assert_int_equal(sched_pool_add(s, "cpu", "proc"), 0);
+    int b = with_block ? sched_block_add(s, "b0", NULL) : -1;
+    add_nodes(s, 0, b, n, 1, 4, 8000);
+    if (gpu_nodes > 0) {
+        assert_int_equal(sched_pool_add(s, "gpu", "H100"), 1);
+        add_nodes(s, 1, -1, gpu_nodes, 8, 64, 512000);
+    }
+    finalize_ok(s);
+    sched_set_policy(s, policy);
+    return s;
+}
+
+/*
+ * In a span pool a job still gets one alloc entry per node: a gang the
+ * lowest free nodes, whole (all CPUs and memory), a single-node job its
+ * request; the getters see a gang's nodes busy whole and a single-node
+ * job's share; an end gives the nodes back; a node taken DOWN while busy
+ * stays out of the free count after the end, and back UP it counts again.
+ */
+static void test_span_pool_allocations_and_getters(void **state)
+{
+    (void)state;
+    sched *s = unit_cluster(8, 0, 0, SCHED_EASY);
+    sched_job g, one, two;
+    job_gpus(&g, 1, 100, 3);            /* 3 processors: a gang of 3 nodes */
+    job_gpus(&one, 2, 100, 1);
+    one.cpus_per_gpu = 2;
+    one.mem_per_gpu_mb = 3000;
+    job_gang(&two, 3, 50, 2);
+    submit_ok(s, &g);
+    submit_ok(s, &one);
+    submit_ok(s, &two);
+    rec r = {0};
+    assert_int_equal(sched_pass(s, 0, on_start, &r), 3);
+    assert_int_equal(g.nalloc, 3);
+    assert_int_equal(g.alloced_gpus, 3);
+    for (int i = 0; i < 3; i++) {
+        assert_int_equal(g.alloc[i].node, i);
+        assert_int_equal(g.alloc[i].gpus, 1);
+        assert_int_equal(g.alloc[i].cpus, 4);
+        assert_int_equal(g.alloc[i].mem_mb, 8000);
+    }
+    assert_int_equal(one.nalloc, 1);
+    assert_int_equal(one.alloc[0].node, 3);
+    assert_int_equal(one.alloc[0].cpus, 2);
+    assert_int_equal(one.alloc[0].mem_mb, 3000);
+    assert_int_equal(two.alloc[0].node, 4);
+    assert_int_equal(two.alloc[1].node, 5);
+    assert_int_equal(sched_free_gpus(s), 2);
+    sched_node_info ni;
+    assert_int_equal(sched_node_get(s, 1, &ni), 0);
+    assert_int_equal(ni.free_gpus, 0);
+    assert_int_equal(ni.free_cpus, 0);
+    assert_int_equal(ni.free_mem_mb, 0);
+    assert_int_equal(ni.njobs, 1);
+    assert_int_equal(sched_node_get(s, 3, &ni), 0);
+    assert_int_equal(ni.free_gpus, 0);
+    assert_int_equal(ni.free_cpus, 2);
+    assert_int_equal(ni.free_mem_mb, 5000);
+    assert_int_equal(ni.njobs, 1);
+    assert_int_equal(sched_node_get(s, 6, &ni), 0);
+    assert_int_equal(ni.free_gpus, 1);
+    assert_int_equal(ni.free_cpus, 4);
+    assert_int_equal(ni.njobs, 0);
+    assert_int_equal(sched_node_free_gpus(s, 0), 0);
+    assert_int_equal(sched_node_free_gpus(s, 7), 1);
+
+    /* node 1 goes DOWN under the gang, node 6 (free) too */
+    assert_int_equal(sched_node_set_state(s, 1, SCHED_NODE_DOWN), 0);
+    assert_int_equal(sched_node_set_state(s, 6, SCHED_NODE_DOWN), 0);
+    assert_int_equal(sched_free_gpus(s), 1);
+    sched_job_end(s, &g, 40);
+    assert_int_equal(sched_free_gpus(s), 3); /* nodes 0 and 2; 1 is DOWN */
+    assert_int_equal(sched_node_free_gpus(s, 1), 1);
+    sched_job_end(s, &one, 40);
+    assert_int_equal(sched_node_get(s, 3, &ni), 0);
+    assert_int_equal(ni.free_cpus, 4);
+    assert_int_equal(ni.njobs, 0);
+    assert_int_equal(sched_free_gpus(s), 4);
+
+    /* a gang of 5 does not fit the 4 free UP nodes (7 would be needed
+     * with the DOWN ones); once node 1 is back it starts on the lowest */
+    sched_job five;
+    job_gpus(&five, 4, 10, 5);
+    submit_ok(s, &five);
+    r.n = 0;
+    assert_int_equal(sched_pass(s, 40, on_start, &r), 0);
+    assert_int_equal(sched_node_set_state(s, 1, SCHED_NODE_UP), 0);
+    assert_int_equal(sched_free_gpus(s), 5);
+    assert_int_equal(sched_pass(s, 41, on_start, &r), 1);
+    int32_t want[5] = {0, 1, 2, 3, 7};
+    for (int i = 0; i < 5; i++)
+        assert_int_equal(five.alloc[i].node, want[i]);
+    assert_int_equal(sched_free_gpus(s), 0);
+    sched_destroy(s);
+}
+
+/* sched_restore_running in a span pool: the named nodes, in the order
+ * given, are busy until the end; a node named twice or already busy is
+ * refused. */
+static void test_span_pool_restore_running(void **state)
+{
+    (void)state;
+    sched *s = unit_cluster(8, 0, 0, SCHED_EASY);
+    char err[SCHED_ERRLEN] = "";
+    sched_job a, b, c;
+    job_gpus(&a, 1, 100, 3);
+    int32_t na[3] = {6, 2, 3};
+    assert_int_equal(sched_restore_running(s, &a, na, 3, 0, err, sizeof err), 0);
+    assert_int_equal(a.state, SCHED_JOB_RUNNING);
+    assert_int_equal(a.alloc[0].node, 6);
+    assert_int_equal(a.alloc[1].node, 2);
+    assert_int_equal(sched_free_gpus(s), 5);
+    for (int n = 0; n < 8; n++)
+        assert_int_equal(sched_node_free_gpus(s, n), n == 6 || n == 2 || n == 3 ? 0 : 1);
+    job_gpus(&b, 2, 100, 2);
+    int32_t nb[2] = {4, 4};
+    assert_int_equal(sched_restore_running(s, &b, nb, 2, 0, err, sizeof err), -1);
+    assert_non_null(strstr(err, "twice"));
+    job_gpus(&c, 3, 100, 2);
+    int32_t nc[2] = {5, 6};
+    assert_int_equal(sched_restore_running(s, &c, nc, 2, 0, err, sizeof err), -1);
+    assert_non_null(strstr(err, "capacity"));
+    assert_int_equal(sched_free_gpus(s), 5);
+    /* a job of 5 starts on what is left */
+    sched_job d;
+    job_gpus(&d, 4, 10, 5);
+    submit_ok(s, &d);
+    rec r = {0};
+    assert_int_equal(sched_pass(s, 1, on_start, &r), 1);
+    int32_t want[5] = {0, 1, 4, 5, 7};
+    for (int i = 0; i < 5; i++)
+        assert_int_equal(d.alloc[i].node, want[i]);
+    sched_job_end(s, &a, 5);
+    assert_int_equal(sched_free_gpus(s), 3);
+    sched_job_end(s, &d, 11);
+    assert_int_equal(sched_free_gpus(s), 8);
+    sched_destroy(s);
+}
+
+/*
+ * The span pool decides exactly as the per-node path: the same random
+ * workload (single-node jobs with CPU and memory requests, gangs given as
+ * node counts and as processor counts, held jobs released later, jobs
+ * ending early, nodes going DOWN or draining and coming back) runs in
+ * lockstep on a span pool and on the same nodes in one block, under each
+ * policy, and after every pass every job has the same state, start, size,
+ * reservation time and pending reason. Node state changes pick nodes by
+ * rank (the i-th free UP node, the i-th node of a running job), since the
+ * two pools may hold different node numbers. Also checks the span pool's
+ * bookkeeping: each node busy iff some running job lists it.
+ */
+#define DJOBS 160
+#define DNODES 40
+
+typedef struct dside {
+    sched *s;
+    sched_job j[DJOBS];
+    int32_t down[DNODES];
+    int ndown;
+} dside;
+
+static uint64_t dlcg(uint64_t *x)
+{
+    *x = *x * 6364136223846793005ULL + 1442695040888963407ULL;
+    return *x >> 33;
+}
+
+static int32_t nth_free_up(const sched *s, uint64_t k, int *count)
+{
+    int c = 0;
+    for (int n = 0; n < DNODES; n++) {
+        sched_node_info ni;
+        sched_node_get(s, n, &ni);
+        c += ni.state == SCHED_NODE_UP && ni.free_gpus == 1;
+    }
+    *count = c;
+    if (c == 0)
+        return -1;
+    k %= (uint64_t)c;
+    for (int n = 0; n < DNODES; n++) {
+        sched_node_info ni;
+        sched_node_get(s, n, &ni);
+        if (ni.state == SCHED_NODE_UP && ni.free_gpus == 1 && k-- == 0)
+            return n;
+    }
+    return -1;
+}
+
+static void span_invariants(dside *d)
+{
+    int busy[DNODES] = {0};
+    int64_t free_up = 0;
+    for (int i = 0; i < DJOBS; i++) {
+        const sched_job *j = &d->j[i];
+        if (j->state != SCHED_JOB_RUNNING || j->pool != 0)
+            continue;
+        assert_int_equal(j->nalloc, j->alloced_gpus);
+        for (int a = 0; a < j->nalloc; a++) {
+            assert_true(j->alloc[a].node >= 0 && j->alloc[a].node < DNODES);
+            assert_int_equal(busy[j->alloc[a].node], 0);
+            busy[j->alloc[a].node] = 1;
+        }
+    }
+    for (int n = 0; n < DNODES; n++) {
+        sched_node_info ni;
+        assert_int_equal(sched_node_get(d->s, n, &ni), 0);
+        assert_int_equal(ni.free_gpus, !busy[n]);
+        assert_int_equal(ni.njobs, busy[n]);
+        free_up += !busy[n] && ni.state == SCHED_NODE_UP;
+    }
+    int64_t other = 0; /* the free GPUs of the second pool, if any */
+    for (int n = DNODES; n < sched_node_count(d->s); n++) {
+        sched_node_info ni;
+        sched_node_get(d->s, n, &ni);
+        other += ni.state == SCHED_NODE_UP ? ni.free_gpus : 0;
+    }
+    assert_int_equal(sched_free_gpus(d->s), free_up + other);
+}
+
+static void differential_run(int policy, uint64_t seed, int gpu_nodes)
+{
+    static dside side[2];
+    static int64_t run[DJOBS];
+    for (int k = 0; k < 2; k++) {
+        memset(&side[k], 0, sizeof side[k]);
+        side[k].s = unit_cluster(DNODES, k, gpu_nodes, policy);
+    }
+    uint64_t x = seed;
+    int64_t t = 0;
+    for (int i = 0; i < DJOBS; i++) {
+        uint64_t k = dlcg(&x);
+        sched_job proto;
+        switch (k % 6) {
+        case 0: case 1: /* serial, with CPUs and memory */
+            job_gpus(&proto, i + 1, 5, 1);
+            proto.cpus_per_gpu = (int32_t)(k / 6 % 5);
+            proto.mem_per_gpu_mb = (int64_t)(k / 30 % 3) * 4000;
+            break;
+        case 2: case 3: /* processors as a total */
+            job_gpus(&proto, i + 1, 5, 2 + (int32_t)(k / 6 % 14));
+            break;
+        case 4: /* a gang of nodes */
+            job_gang(&proto, i + 1, 5, 2 + (int32_t)(k / 6 % 6));
+            break;
+        default: /* wide */
+            job_gpus(&proto, i + 1, 5, 10 + (int32_t)(k / 6 % (DNODES - 9)));
+            break;
+        }
+        uint64_t k2 = dlcg(&x);
+        proto.time_limit = (int64_t)(k2 % 60);             /* 0 .. 59 */
+        run[i] = k2 / 60 % 3 == 0 ? proto.time_limit
+                                  : proto.time_limit * (int64_t)(k2 / 180 % 10) / 10;
+        proto.held = k2 % 17 == 0;
+        if (gpu_nodes > 0) /* any pool, the processors only, the GPUs only */
+            proto.pools = (uint64_t)(k2 / 1800 % 3);
+        t += (int64_t)(dlcg(&x) % 6);
+        proto.submit = t;
+        side[0].j[i] = proto;
+        side[1].j[i] = proto;
+    }
+    int next = 0, ended = 0, guard = 0;
+    int64_t now = 0;
+    while (ended < DJOBS) {
+        assert_true(++guard < 100000);
+        int64_t tnext = next < DJOBS ? side[0].j[next].submit : INT64_MAX;
+        for (int i = 0; i < DJOBS; i++)
+            if (side[0].j[i].state == SCHED_JOB_RUNNING &&
+                side[0].j[i].start + run[i] < tnext)
+                tnext = side[0].j[i].start + run[i];
+        int stuck = tnext == INT64_MAX;
+        now = stuck ? now + 1 : tnext;
+        for (int i = 0; i < DJOBS; i++)
+            if (side[0].j[i].state == SCHED_JOB_RUNNING && side[0].j[i].start + run[i] == now) {
+                for (int k = 0; k < 2; k++)
+                    sched_job_end(side[k].s, &side[k].j[i], now);
+                ended++;
+            }
+        /* node state changes and releases of held jobs, by rank */
+        uint64_t op = dlcg(&x);
+        if (stuck) {
+            for (int k = 0; k < 2; k++) {
+                for (int d = 0; d < side[k].ndown; d++)
+                    sched_node_set_state(side[k].s, side[k].down[d], SCHED_NODE_UP);
+                side[k].ndown = 0;
+                for (int i = 0; i < DJOBS; i++)
+                    side[k].j[i].held = 0;
+            }
+        } else if (op % 5 == 0) {
+            int c0, c1;
+            uint64_t r = dlcg(&x);
+            int32_t n0 = nth_free_up(side[0].s, r, &c0), n1 = nth_free_up(side[1].s, r, &c1);
+            assert_int_equal(c0, c1);
+            if (n0 >= 0 && side[0].ndown < DNODES / 4) {
+                int st = r % 2 ? SCHED_NODE_DOWN : SCHED_NODE_DRAIN;
+                assert_int_equal(sched_node_set_state(side[0].s, n0, st), 0);
+                assert_int_equal(sched_node_set_state(side[1].s, n1, st), 0);
+                side[0].down[side[0].ndown++] = n0;
+                side[1].down[side[1].ndown++] = n1;
+            }
+        } else if (op % 5 == 1 && side[0].ndown < DNODES / 4) {
+            /* drain a node under a running job: its j-th node on both sides */
+            uint64_t r = dlcg(&x);
+            int list[DJOBS], nrun = 0;
+            for (int i = 0; i < DJOBS; i++)
+                if (side[0].j[i].state == SCHED_JOB_RUNNING)
+                    list[nrun++] = i;
+            if (nrun > 0) {
+                int i = list[r % (uint64_t)nrun];
+                int a = (int)(r / 7 % (uint64_t)side[0].j[i].nalloc);
+                sched_node_info n0, n1;
+                sched_node_get(side[0].s, side[0].j[i].alloc[a].node, &n0);
+                sched_node_get(side[1].s, side[1].j[i].alloc[a].node, &n1);
+                assert_int_equal(n0.state, n1.state);
+                for (int k = 0; k < 2 && n0.state == SCHED_NODE_UP; k++) {
+                    int32_t n = side[k].j[i].alloc[a].node;
+                    assert_int_equal(sched_node_set_state(side[k].s, n, SCHED_NODE_DRAIN), 0);
+                    side[k].down[side[k].ndown++] = n;
+                }
+            }
+        } else if (op % 5 == 2 && side[0].ndown > 0) {
+            int d = (int)(dlcg(&x) % (uint64_t)side[0].ndown);
+            for (int k = 0; k < 2; k++) {
+                assert_int_equal(sched_node_set_state(side[k].s, side[k].down[d], SCHED_NODE_UP), 0);
+                side[k].down[d] = side[k].down[--side[k].ndown];
+            }
+        } else if (op % 5 == 3) {
+            for (int i = 0; i < DJOBS; i++)
+                if (side[0].j[i].held && side[0].j[i].state == SCHED_JOB_PENDING &&
+                    dlcg(&x) % 3 == 0)
+                    side[0].j[i].held = side[1].j[i].held = 0;
+        }
+        while (next < DJOBS && side[0].j[next].submit == now) {
+            /* a request its pools can never hold is refused by both */
+            char err[SCHED_ERRLEN];
+            int rc0 = sched_submit(side[0].s, &side[0].j[next], err, sizeof err);
+            int rc1 = sched_submit(side[1].s, &side[1].j[next], err, sizeof err);
+            assert_int_equal(rc0, rc1);
+            assert_true(rc0 == 0 || gpu_nodes > 0);
+            ended += rc0 != 0;
+            next++;
+        }
+        int st0 = sched_pass(side[0].s, now, NULL, NULL);
+        int st1 = sched_pass(side[1].s, now, NULL, NULL);
+        assert_int_equal(st0, st1);
+        for (int i = 0; i < DJOBS; i++) {
+            const sched_job *a = &side[0].j[i], *b = &side[1].j[i];
+            if (a->state != b->state || a->start != b->start || a->est_start != b->est_start ||
+                a->alloced_gpus != b->alloced_gpus ||
+                sched_job_reason(side[0].s, a) != sched_job_reason(side[1].s, b))
+                fail_msg("policy %d seed %llu t=%lld job %d: state %d/%d start %lld/%lld "
+                         "est %lld/%lld gpus %d/%d reason %d/%d",
+                         policy, (unsigned long long)seed, (long long)now, i + 1, a->state,
+                         b->state, (long long)a->start, (long long)b->start,
+                         (long long)a->est_start, (long long)b->est_start, a->alloced_gpus,
+                         b->alloced_gpus, sched_job_reason(side[0].s, a),
+                         sched_job_reason(side[1].s, b));
+        }
+        assert_int_equal(sched_free_gpus(side[0].s), sched_free_gpus(side[1].s));
+        span_invariants(&side[0]);
+    }
+    for (int k = 0; k < 2; k++) {
+        assert_int_equal(sched_pending_count(side[k].s), 0);
+        sched_destroy(side[k].s);
+    }
+}
+
+static void test_span_pool_matches_per_node_path(void **state)
+{
+    (void)state;
+    for (int pol = SCHED_FCFS; pol <= SCHED_CONSERVATIVE; pol++)
+        for (uint64_t seed = 1; seed <= 12; seed++) {
+            differential_run(pol, seed * 7919, 0);
+            differential_run(pol, seed * 7919, 3); /* with a pool of 8-GPU nodes */
+        }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -944,6 +1372,10 @@ int main(void)
         cmocka_unit_test(test_cancel_pending_job),
         cmocka_unit_test(test_deterministic_replay),
         cmocka_unit_test(test_reprioritize_reorders_queue),
+        cmocka_unit_test(test_failed_bucket_scan_forgotten_when_node_enters),
+        cmocka_unit_test(test_span_pool_allocations_and_getters),
+        cmocka_unit_test(test_span_pool_restore_running),
+        cmocka_unit_test(test_span_pool_matches_per_node_path),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
