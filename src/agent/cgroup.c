@@ -168,10 +168,15 @@ int cgroup_job_create(const cgroup_job *cg, int32_t cpus, int64_t mem_mb,
     const char *what = NULL;
     int rc = 0;
     if (cg->mode == CGROUP_V2) {
+        /* a limit file that is missing (ENOENT: controller not enabled) is
+         * skipped, see below; each limit on its own */
         if (cpus > 0) {
             snprintf(buf, sizeof buf, "%lld 100000", (long long)cpus * 100000);
-            if ((rc = put(cg->dir[0], "cpu.max", buf)) != 0)
+            if ((rc = put(cg->dir[0], "cpu.max", buf)) != 0) {
                 what = "cpu.max";
+                if (errno == ENOENT)
+                    rc = 0;
+            }
         }
         if (rc == 0 && mem_mb > 0) {
             snprintf(buf, sizeof buf, "%lld", (long long)mem_mb * 1048576);
@@ -201,6 +206,12 @@ int cgroup_job_create(const cgroup_job *cg, int32_t cpus, int64_t mem_mb,
                 }
             }
         }
+    }
+    if (rc != 0 && errno == ENOENT) {
+        /* the controller is not enabled here (e.g. a cgroup namespace whose
+         * root holds processes cannot delegate it): the job still runs in
+         * its cgroup, which kills its whole tree, without that limit */
+        return 0;
     }
     if (rc != 0) {
         snprintf(err, errlen, "cannot set %s in cgroup %s: %s", what, cg->dir[0], strerror(errno));

@@ -201,12 +201,16 @@ static void test_v2_job(void **state)
     assert_int_equal(WTERMSIG(st), SIGTERM);
     put(f->root, "gpufleet/emu001_9.0/cgroup.procs", "");
     assert_int_equal(cgroup_job_empty(&cg), 1);
-    /* a missing limit file is an error that names it */
+    /* a missing limit file (its controller not enabled there) loses that
+     * limit only; a limit that cannot be written is an error naming it */
     char p[4300];
     snprintf(p, sizeof p, "%s/gpufleet/emu001_9.0/memory.max", f->root);
     unlink(p);
+    assert_int_equal(cgroup_job_create(&cg, 0, 100, NULL, 0, err, sizeof err), 0);
+    assert_int_equal(mkdir(p, 0755), 0); /* EISDIR on open for writing */
     assert_int_equal(cgroup_job_create(&cg, 0, 100, NULL, 0, err, sizeof err), -1);
     assert_non_null(strstr(err, "memory.max"));
+    rmdir(p);
 }
 
 static void test_v1_job(void **state)
