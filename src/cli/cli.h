@@ -20,4 +20,8 @@ int cmd_status(int argc, char **argv);
 int cmd_token(int argc, char **argv);
 int cmd_run(int argc, char **argv);
 
+/* accounting and the center's accounts (cmd_policy.c) */
+int cmd_usage(int argc, char **argv);
+int cmd_admin(int argc, char **argv);
+
 #endif

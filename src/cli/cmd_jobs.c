@@ -2,7 +2,8 @@
  * The job commands of fleet, clients of fleetd's /v1 API:
  *
  *   fleet submit [OPTIONS] [SCRIPT | -]    sbatch's options; prints "Submitted job ID"
- *   fleet queue [--user U|--me] [--state S] [--account A] [--pool P] [--limit N] [--json]
+ *   fleet queue [--user U|--me] [--state S] [--account A] [--pool P] [--limit N]
+ *               [--priority] [--json]
  *   fleet show ID [--json]
  *   fleet cancel ID... | --user U [--state S] | --me
  *   fleet hold ID...   fleet release ID...   fleet requeue ID...
@@ -441,6 +442,93 @@ static void history_row(const jrow *j, void *arg)
     table_row(&x->t, cells);
 }
 
+/* ---- fleet queue --priority -------------------------------------------------- */
+
+static const table_col prio_cols[] = {
+    {"ID", 0, 1},       {"USER", 12, 0},     {"ACCOUNT", 14, 0}, {"QOS", 10, 0},
+    {"PRIORITY", 0, 1}, {"AGE", 0, 1},       {"FAIRSHARE", 0, 1}, {"SIZE", 0, 1},
+    {"QOS-F", 0, 1},    {"NICE", 0, 1},      {"REASON", 0, 0},
+};
+
+/* Orders jobs by priority, highest first, then by id (the queue's order for
+ * jobs of one submit time). */
+static int prio_cmp(const void *x, const void *y)
+{
+    const json_t *a = *(json_t *const *)x, *b = *(json_t *const *)y;
+    int64_t pa = jint(a, "priority"), pb = jint(b, "priority");
+    if (pa != pb)
+        return pa > pb ? -1 : 1;
+    int64_t sa = jint(a, "submit_time"), sb = jint(b, "submit_time");
+    if (sa != sb)
+        return sa < sb ? -1 : 1;
+    int64_t ia = jint(a, "id"), ib = jint(b, "id");
+    return (ia > ib) - (ia < ib);
+}
+
+/* A factor in [0, 1] for the table, "-" without one. */
+static void factor(const json_t *f, const char *key, char *buf, size_t len)
+{
+    const json_t *v = json_object_get(f, key);
+    if (json_is_number(v))
+        snprintf(buf, len, "%.4f", json_number_value(v));
+    else
+        snprintf(buf, len, "-");
+}
+
+/* The priority listing: a table in queue order, then the weights. */
+static int print_priorities(const char *cmd, const fleet_resp *r)
+{
+    json_t *o = json_loadb(r->body, r->len, 0, NULL);
+    json_t *jobs = json_object_get(o, "jobs");
+    if (!json_is_array(jobs)) {
+        fprintf(stderr, "%s: unexpected answer from fleetd: not a job listing\n", cmd);
+        json_decref(o);
+        return FLEET_EXIT_REFUSED;
+    }
+    size_t n = json_array_size(jobs);
+    json_t **v = calloc(n ? n : 1, sizeof *v);
+    if (!v) {
+        json_decref(o);
+        return FLEET_EXIT_REFUSED;
+    }
+    for (size_t i = 0; i < n; i++)
+        v[i] = json_array_get(jobs, i);
+    qsort(v, n, sizeof *v, prio_cmp);
+    table t;
+    table_init(&t, prio_cols, sizeof prio_cols / sizeof prio_cols[0], stdout);
+    for (size_t i = 0; i < n; i++) {
+        const json_t *f = json_object_get(v[i], "factors");
+        char id[32], prio[32], age[16], fs[16], size[16], qos[16], nice[32], reason[160];
+        snprintf(id, sizeof id, "%" PRId64, jint(v[i], "id"));
+        snprintf(prio, sizeof prio, "%" PRId64, jint(v[i], "priority"));
+        factor(f, "age", age, sizeof age);
+        factor(f, "fairshare", fs, sizeof fs);
+        factor(f, "size", size, sizeof size);
+        factor(f, "qos", qos, sizeof qos);
+        if (json_is_object(f))
+            snprintf(nice, sizeof nice, "%" PRId64, jint(f, "nice"));
+        else
+            snprintf(nice, sizeof nice, "-");
+        const char *rs = jstr(v[i], "reason");
+        snprintf(reason, sizeof reason, "%s", *rs ? rs : "-");
+        const char *cells[] = {id,   jstr(v[i], "user"), jstr(v[i], "account"), jstr(v[i], "qos"),
+                               prio, age,                fs,                    size,
+                               qos,  nice,               reason};
+        table_row(&t, cells);
+    }
+    table_end(&t);
+    const json_t *w = json_object_get(o, "priority_weights");
+    if (json_is_object(w))
+        printf("\npriority = %" PRId64 " x age + %" PRId64 " x fairshare + %" PRId64
+               " x size + %" PRId64 " x qos - nice\n",
+               jint(w, "age"), jint(w, "fairshare"), jint(w, "size"), jint(w, "qos"));
+    else
+        printf("\n(no center policy: fleetd runs without --center)\n");
+    free(v);
+    json_decref(o);
+    return 0;
+}
+
 static const table_col queue_cols[] = {
     {"ID", 0, 1},    {"NAME", 24, 0}, {"USER", 12, 0}, {"ACCOUNT", 14, 0},
     {"POOL", 12, 0}, {"STATE", 0, 0}, {"GPUS", 0, 1},  {"NODES", 0, 1},
@@ -460,10 +548,13 @@ static void list_usage(FILE *f, int history)
                    "\nFinished jobs: ID NAME USER STATE EXIT GPU-HOURS START END.\n\n");
     else
         fprintf(f, "usage: fleet queue [--user U | --me] [--state S] [--account A] [--pool P]\n"
-                   "                   [--limit N] [--json]\n"
+                   "                   [--limit N] [--priority] [--json]\n"
                    "\nJobs, active ones by default: ID NAME USER ACCOUNT POOL STATE GPUS NODES\n"
                    "TIME (elapsed when running, the limit when pending) REASON/NODELIST START\n"
-                   "(estimated start of pending jobs).\n\n");
+                   "(estimated start of pending jobs).\n"
+                   "With --priority: pending jobs (by default) in queue order, each with its\n"
+                   "priority and the factors it is made of, each in [0, 1] (age, fair share,\n"
+                   "size, QOS; fleetd --center), and the weights of the factors.\n\n");
     fprintf(f,
             "  -u, --user U[,U...]     jobs of these users\n"
             "      --me                my jobs\n"
@@ -471,9 +562,10 @@ static void list_usage(FILE *f, int history)
             "  -A, --account A[,A...]  jobs of these accounts\n"
             "  -p, --pool P[,P...]     jobs in these pools\n"
             "  -n, --limit N           at most N jobs\n"
+            "%s"
             "      --json              fleetd's JSON, unchanged\n"
             "%s",
-            history ? "completed, failed, cancelled, timeout, node_fail (default: all of them)"
+            history ? "" : "      --priority          priorities and their factors\n", history ? "completed, failed, cancelled, timeout, node_fail (default: all of them)"
                     : "pending, running, completed, failed, cancelled, timeout,\n"
                       "                          node_fail, active (default), finished, all",
             fleet_conn_help);
@@ -482,17 +574,18 @@ static void list_usage(FILE *f, int history)
 static int list_jobs(int argc, char **argv, int history)
 {
     const char *cmd = history ? "fleet history" : "fleet queue";
-    enum { O_USER = 1, O_ME, O_STATE, O_ACCOUNT, O_POOL, O_LIMIT, O_JSON };
+    enum { O_USER = 1, O_ME, O_STATE, O_ACCOUNT, O_POOL, O_LIMIT, O_JSON, O_PRIORITY };
     static const cli_opt opts[] = {
         {"user", 'u', 1, O_USER},   {"me", 0, 0, O_ME},       {"state", 't', 1, O_STATE},
         {"account", 'A', 1, O_ACCOUNT}, {"pool", 'p', 1, O_POOL}, {"partition", 0, 1, O_POOL},
-        {"limit", 'n', 1, O_LIMIT}, {"json", 0, 0, O_JSON},   {0, 0, 0, 0}};
+        {"limit", 'n', 1, O_LIMIT}, {"json", 0, 0, O_JSON},   {"priority", 0, 0, O_PRIORITY},
+        {0, 0, 0, 0}};
     fleet_conn c;
     conn_init(&c, cmd);
     cli_scan s;
     cli_scan_init(&s, cmd, argc, argv);
     const char *user = NULL, *state = NULL, *account = NULL, *pool = NULL, *limit = NULL;
-    int me = 0, json = 0;
+    int me = 0, json = 0, priority = 0;
     for (;;) {
         int id = 0;
         const char *val;
@@ -514,6 +607,13 @@ static int list_jobs(int argc, char **argv, int history)
         case O_POOL: pool = val; break;
         case O_LIMIT: limit = val; break;
         case O_JSON: json = 1; break;
+        case O_PRIORITY:
+            if (history) {
+                fprintf(stderr, "%s: --priority: only for fleet queue\n", cmd);
+                return FLEET_EXIT_USAGE;
+            }
+            priority = 1;
+            break;
         }
     }
     int64_t lim;
@@ -524,7 +624,7 @@ static int list_jobs(int argc, char **argv, int history)
     else if (state && check_states(cmd, state, history) != 0)
         return FLEET_EXIT_USAGE;
     else if (!state)
-        state = history ? "finished" : "active";
+        state = history ? "finished" : priority ? "pending" : "active";
     int rc;
     char *whoami = NULL;
     if (me && (rc = conn_whoami(&c, &whoami)) != 0) {
@@ -538,11 +638,15 @@ static int list_jobs(int argc, char **argv, int history)
     add_query(&path, "account", account);
     add_query(&path, "pool", pool);
     add_query(&path, "limit", limit);
+    if (priority)
+        add_query(&path, "priority", "1");
     free(whoami);
     fleet_resp r;
     rc = conn_call(&c, "GET", path.s, NULL, &r, NULL);
     free(path.s);
-    if (rc == 0 && json) {
+    if (rc == 0 && priority && !json) {
+        rc = print_priorities(cmd, &r);
+    } else if (rc == 0 && json) {
         print_body(&r);
     } else if (rc == 0) {
         static char obuf[1 << 16];

@@ -23,6 +23,8 @@ static const struct {
     {"resume", cmd_resume, "place jobs on a node again (operators)"},
     {"status", cmd_status, "the controller's state"},
     {"token", cmd_token, "issue a bearer token for the TCP API (operators)"},
+    {"usage", cmd_usage, "GPU-hours used per tier, org, project or user; allocations"},
+    {"admin", cmd_admin, "the center's accounts, fair share; reload (operators)"},
     {"simulate", cmd_simulate, "replay a workload trace through the scheduler"},
 };
 

@@ -71,6 +71,8 @@ static const char *pending_reason(ctl *c, const fjob *j)
         return "dependency";
     if (j->array_wait)
         return "array_limit";
+    if (j->pol_wait)
+        return policy_reason_name(j); /* the center's QOS limits and allocations */
     return sched_reason_name(sched_job_reason(c->s, &j->sj));
 }
 
@@ -109,6 +111,7 @@ static void job_fields(ctl *c, jsonw *w, const fjob *j)
         jsonw_kv_int(w, "array_job_id", j->array_job_id);
         jsonw_kv_int(w, "array_task_id", j->array_task_id);
     }
+    policy_job_fields(c, w, j); /* with a center: reason_detail, allocation */
 }
 
 /* ---- jobs ------------------------------------------------------------------ */
@@ -147,7 +150,8 @@ static void list_jobs(ctl *c, http_req *r, const char *arg)
     (void)arg;
     const char *st = http_query(r, "state"), *user = http_query(r, "user");
     const char *acct = http_query(r, "account"), *pool = http_query(r, "pool");
-    const char *lim = http_query(r, "limit");
+    const char *lim = http_query(r, "limit"), *prio = http_query(r, "priority");
+    int with_priority = prio && *prio && strcmp(prio, "0") != 0;
     int64_t limit = INT64_MAX;
     if (lim && (parse_id(lim, &limit) != 0)) {
         http_reply_error(r, 400, "invalid", "limit", "limit: a positive integer, got \"%s\"", lim);
@@ -183,11 +187,15 @@ static void list_jobs(ctl *c, http_req *r, const char *arg)
             continue;
         jsonw_obj_open(&w);
         job_fields(c, &w, j);
+        if (with_priority)
+            policy_priority_fields(c, &w, j);
         jsonw_obj_close(&w);
         n++;
     }
     jsonw_arr_close(&w);
     jsonw_kv_int(&w, "count", n);
+    if (with_priority)
+        policy_priority_header(c, &w);
     jsonw_obj_close(&w);
     reply_json(r, 200, &w);
 }
@@ -298,6 +306,17 @@ static void submit(ctl *c, http_req *r, const char *arg)
             jobspec_free(&js);
             return;
         }
+    }
+    /* the center's rules: project, QOS, allocation (may fill js.account, js.qos) */
+    if (policy_admit(c, &js, jobs, ntasks, r, field, sizeof field, err, sizeof err) != 0) {
+        http_reply_error(r, 400, "invalid", field, "%s", err);
+        for (size_t k = 0; k < ntasks; k++) {
+            free(jobs[k]->name);
+            free(jobs[k]);
+        }
+        free(jobs);
+        jobspec_free(&js);
+        return;
     }
     c->next_id += (int64_t)ntasks;
     for (size_t i = 0; i < ntasks; i++)
@@ -650,6 +669,12 @@ static const route routes[] = {
     {"POST", "/v1/jobs/*/steps", route_steps, ROLE_USER},
     {"GET", "/v1/jobs/*/steps/*", route_steps, ROLE_USER},
     {"DELETE", "/v1/jobs/*/steps/*", route_steps, ROLE_USER},
+    /* the center's policy and accounting (policy.c) */
+    {"GET", "/v1/usage", policy_route_usage, ROLE_USER},
+    {"GET", "/v1/admin/accounts", policy_route_accounts, ROLE_OPERATOR},
+    {"POST", "/v1/admin/reload", policy_route_reload, ROLE_OPERATOR},
+    {"POST", "/v1/admin/members", policy_route_add_member, ROLE_OPERATOR},
+    {"POST", "/v1/admin/allocations", policy_route_set_allocation, ROLE_OPERATOR},
     /* agents: authenticated by a MAC per message, not by a user (agent.c) */
     {"POST", "/v1/agent/sync", post_agent_sync, ROLE_USER},
 };

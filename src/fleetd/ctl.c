@@ -120,6 +120,7 @@ static void job_free(fjob *j)
 {
     if (!j)
         return;
+    policy_job_free(j);
     free(j->deps);
     free(j->name);
     free(j->nodelist);
@@ -288,13 +289,17 @@ static void commit(ctl *c)
                     http_reply_error(sb->req, 503, "store", NULL, "not stored: %s", err);
                 http_resume(sb->req);
             }
-            if (rc != 0)
+            if (rc != 0) {
+                policy_job_dropped(c, j);
                 job_free(j);
+            }
         }
         c->nsubs = 0;
         c->stats.commits++;
     }
-    if (c->dirty_head) {
+    const store_usage *usage;
+    size_t nusage = policy_usage_pending(c, &usage);
+    if (c->dirty_head || nusage) {
         size_t n = 0;
         for (fjob *j = c->dirty_head; j; j = j->dirty_next)
             n++;
@@ -302,8 +307,10 @@ static void commit(ctl *c)
         size_t i = 0;
         for (fjob *j = c->dirty_head; j; j = j->dirty_next)
             ctl_job_to_record(j, &recs[i++]);
-        if (store_jobs_update(c->st, recs, n, err, sizeof err) != 0)
+        /* finished jobs and their accounting records: one transaction */
+        if (store_jobs_update_usage(c->st, recs, n, usage, nusage, err, sizeof err) != 0)
             fprintf(stderr, "fleetd: store update failed: %s\n", err);
+        policy_usage_committed(c);
         free(recs);
         for (fjob *j = c->dirty_head, *next; j; j = next) {
             next = j->dirty_next;
@@ -341,6 +348,7 @@ static void start_cb(sched_job *sj, void *arg)
     j->start_time = sj->start;
     set_nodelist(c, j);
     ctl_mark_dirty(c, j);
+    policy_job_started(c, j);
     agent_job_started(c, j);
     c->stats.started++;
 }
@@ -428,6 +436,7 @@ static void run_pass(ctl *c)
         gate_jobs(c);
     c->last_pass = uv_now(c->loop);
     int64_t now = ctl_now();
+    policy_before_pass(c, now); /* priorities, QOS and allocation gates */
     sched_pass(c->s, now, start_cb, c);
     c->stats.passes++;
     /* start estimates for fleet queue: at most every 2 s, the first 5,000
@@ -444,8 +453,9 @@ static void run_pass(ctl *c)
 void ctl_job_finish(ctl *c, fjob *j, int state, int exit_code)
 {
     int64_t now = ctl_now();
+    policy_job_ending(c, j, state, exit_code, now); /* accounting record, charges */
     if (j->state == FJOB_RUNNING) {
-        j->gpu_seconds = (int64_t)j->sj.alloced_gpus * (now - j->start_time);
+        j->gpu_seconds += (int64_t)j->sj.alloced_gpus * (now - j->start_time);
         agent_job_stopped(c, j); /* its agents get a kill if it still runs */
         sched_job_end(c->s, &j->sj, now);
     } else if (j->state == FJOB_PENDING) {
@@ -467,6 +477,7 @@ int ctl_job_requeue(ctl *c, fjob *j, char *err, size_t errlen)
         return -1;
     }
     int64_t now = ctl_now();
+    policy_job_ending(c, j, STORE_REQUEUED, -1, now); /* this run's record */
     j->gpu_seconds += (int64_t)j->sj.alloced_gpus * (now - j->start_time);
     agent_job_stopped(c, j);
     sched_job_end(c->s, &j->sj, now);
@@ -487,6 +498,7 @@ int ctl_job_requeue(ctl *c, fjob *j, char *err, size_t errlen)
     j->start_time = 0;
     free(j->nodelist);
     j->nodelist = NULL;
+    policy_job_requeued(c, j, now); /* admitted again: priority, pools */
     char serr[SCHED_ERRLEN];
     if (sched_submit(c->s, &j->sj, serr, sizeof serr) != 0) {
         snprintf(err, errlen, "%s", serr);
@@ -695,6 +707,8 @@ ctl *ctl_create(uv_loop_t *loop, const ctl_options *o, char *err, size_t errlen)
         c->next_id = meta_next;
     fprintf(stderr, "fleetd: recovered %zu pending, %zu running, %zu finished jobs%s\n",
             lc.pending, lc.running, lc.done, lc.bad ? " (some failed: see above)" : "");
+    if (policy_init(c, err, errlen) != 0) /* rates; the center and its state */
+        goto fail;
     uv_check_init(loop, &c->check);
     c->check.data = c;
     uv_check_start(&c->check, on_check);
@@ -750,6 +764,7 @@ void ctl_destroy(ctl *c)
     for (size_t i = 0; i < c->capstrs; i++)
         free(c->strs[i]);
     free(c->strs);
+    policy_destroy(c);
     store_close(c->st);
     free(c);
 }

@@ -65,6 +65,8 @@ typedef struct fjob {
     struct fjob *dirty_next; /* in the list of records to write */
     int dirty;
     int is_new;              /* not yet in the store */
+    struct fpol *pol;        /* with a center: its policy record (policy.c), else NULL */
+    int8_t pol_wait;         /* held by the policy: enum pol_wait of policy.c, 0 = no */
 } fjob;
 
 typedef struct ctl ctl;
@@ -82,9 +84,15 @@ typedef struct ctl_options {
     double node_timeout_s;   /* an agent silent this long loses its node */
     int kill_grace_s;        /* SIGTERM .. SIGKILL at a time limit or cancel */
     const char *controller;  /* how jobs reach fleetd: "unix:/path" or "HOST:PORT" */
+    const char *center;      /* the center file (accounts, QOS, allocations), or NULL */
 } ctl_options;
 
 ctl *ctl_create(uv_loop_t *loop, const ctl_options *o, char *err, size_t errlen);
+/* The storage section of a center file (policy.c), read before the store is
+ * opened: *postgres is 1 and conninfo set for {backend: postgres}, else 0.
+ * 0, or -1 with "FILE:LINE: field NAME: reason" for a bad file. */
+int policy_read_storage(const char *path, int *postgres, char *conninfo, size_t len, char *err,
+                        size_t errlen);
 void ctl_destroy(ctl *c);
 /* Commits and answers everything queued (before a clean stop). */
 void ctl_flush(ctl *c);

@@ -68,6 +68,8 @@ struct ctl {
     uv_timer_t liveness;
     uint64_t started_ms;     /* loop time at start: grace for agents to return */
     uint64_t start_ns;       /* wall clock at start, for stale nonces */
+    /* policy and accounting (policy.c) */
+    struct policy *pol;
 };
 
 int64_t ctl_now(void);
@@ -120,5 +122,58 @@ int steps_compose(ctl *c, fjob *j, int k, struct proto_node_cmds *nc, int *fresh
 
 /* api.c */
 void api_reply_submitted(ctl *c, http_req *r, const ctl_sub *subs, size_t nsubs, size_t first);
+
+/* policy.c: the center's policy (accounts, fair share, QOS, allocations)
+ * and accounting. Without --center only accounting is active. */
+/* At startup, after recovery: charge rates; with a center, the center file
+ * and the admin log, then the policy state rebuilt from the accounting
+ * records and the recovered jobs. 0, or -1 with a message. */
+int policy_init(ctl *c, char *err, size_t errlen);
+void policy_destroy(ctl *c);
+/* Non-zero when a center is loaded. */
+int policy_enabled(const ctl *c);
+/* Frees a job's policy record (from job_free); no policy state changes. */
+void policy_job_free(fjob *j);
+/* At submit, after the jobs' scheduler requests are filled: checks the
+ * project (the user's default when js->account is empty, written back into
+ * js), the QOS (the default written back) and admits each job in its
+ * allocation; sets their priority, account and narrowed pools. 0, or -1
+ * with the field and message of the refusal (nothing admitted stays). */
+int policy_admit(ctl *c, jobspec *js, fjob **jobs, size_t n, const http_req *r, char *field,
+                 size_t fieldlen, char *err, size_t errlen);
+/* A new job that will not be stored (the commit failed): its admission is
+ * released. */
+void policy_job_dropped(ctl *c, fjob *j);
+/* Before each pass: fair share and priorities at most every calc_period,
+ * then the QOS and allocation gate (sets pol_wait and sj.held). */
+void policy_before_pass(ctl *c, int64_t now);
+/* A job started (from the pass's start callback). */
+void policy_job_started(ctl *c, fjob *j);
+/* A job leaves its state at `now` (before the change): a running job's run
+ * becomes an accounting record ending as `state`, charged in the policy; a
+ * pending job's admission is released. */
+void policy_job_ending(ctl *c, fjob *j, int state, int exit_code, int64_t now);
+/* A requeued job, back to pending (before sched_submit): admitted again. */
+void policy_job_requeued(ctl *c, fjob *j, int64_t now);
+/* The accounting records waiting for the next commit, and their release
+ * once the commit wrote (or failed to write) them. */
+size_t policy_usage_pending(ctl *c, const store_usage **recs);
+void policy_usage_committed(ctl *c);
+/* The pending reason of a job held by the policy ("qos_limit",
+ * "allocation", "account"). */
+const char *policy_reason_name(const fjob *j);
+/* Job fields with a center: "reason_detail", "allocation". */
+struct jsonw;
+void policy_job_fields(ctl *c, struct jsonw *w, const fjob *j);
+/* GET /v1/jobs?priority=1: the weights (top level) and, per job,
+ * "priority" and "factors". */
+void policy_priority_header(ctl *c, struct jsonw *w);
+void policy_priority_fields(ctl *c, struct jsonw *w, const fjob *j);
+/* Routes: GET /v1/usage (users), /v1/admin/... (operators). */
+void policy_route_usage(ctl *c, http_req *r, const char *arg);
+void policy_route_accounts(ctl *c, http_req *r, const char *arg);
+void policy_route_reload(ctl *c, http_req *r, const char *arg);
+void policy_route_add_member(ctl *c, http_req *r, const char *arg);
+void policy_route_set_allocation(ctl *c, http_req *r, const char *arg);
 
 #endif

@@ -4,6 +4,7 @@
  *   fleetd --state-dir DIR [--socket PATH] [--listen HOST:PORT]
  *          [--config center.yaml] [--policy easy] [--interval SECONDS]
  *          [--default-time SECONDS] [--operator UID]... [--postgres CONNINFO]
+ *          [--center center.yaml]
  *
  * One event loop owns all state. On first start it creates DIR, the cluster
  * key DIR/cluster.key (mode 0600) that agents must hold, and the state
@@ -31,6 +32,7 @@ static void usage(FILE *f)
             "usage: fleetd --state-dir DIR [--socket PATH] [--listen HOST:PORT]\n"
             "              [--config center.yaml] [--policy fcfs|easy|conservative]\n"
             "              [--interval SECONDS] [--default-time SECONDS] [--operator UID]...\n"
+            "              [--center FILE] [--postgres CONNINFO]\n"
             "\n"
             "  --state-dir DIR     jobs database, cluster key (created on first start)\n"
             "  --socket PATH       the Unix socket of the API (default /run/gpufleet/fleetd.sock)\n"
@@ -48,7 +50,11 @@ static void usage(FILE *f)
             "  --kill-grace S      SIGTERM to SIGKILL at a time limit or cancel (default 30)\n"
             "  --postgres INFO     keep state in PostgreSQL (libpq conninfo, e.g.\n"
             "                      \"host=/var/run/postgresql dbname=gpufleet\") instead of\n"
-            "                      SQLite in the state directory\n");
+            "                      SQLite in the state directory (wins over the center\n"
+            "                      file's storage section)\n"
+            "  --center FILE       the center's policy (YAML): accounts, users, QOS,\n"
+            "                      allocations, priority weights, storage (see\n"
+            "                      examples/center-small.yaml and docs/policy.md)\n");
 }
 
 typedef struct app {
@@ -102,19 +108,19 @@ int main(int argc, char **argv)
         {"listen", required_argument, 0, 'l'},    {"config", required_argument, 0, 'c'},
         {"policy", required_argument, 0, 'p'},    {"interval", required_argument, 0, 'i'},
         {"default-time", required_argument, 0, 't'}, {"operator", required_argument, 0, 'o'},
-        {"postgres", required_argument, 0, 'P'},
+        {"postgres", required_argument, 0, 'P'},  {"center", required_argument, 0, 'C'},
         {"no-agents", no_argument, 0, 'N'},       {"node-timeout", required_argument, 0, 'T'},
         {"kill-grace", required_argument, 0, 'G'},
         {"help", no_argument, 0, 'h'},            {0, 0, 0, 0}};
     const char *state_dir = NULL, *sock = "/run/gpufleet/fleetd.sock", *listen_addr = NULL;
-    const char *config = NULL, *pg = NULL;
+    const char *config = NULL, *pg = NULL, *center = NULL;
     int policy = SCHED_EASY;
     double interval = 10, deftime = 3600, node_timeout = 30, kill_grace = 30;
     int no_agents = 0;
     uint32_t operators[64];
     size_t noperators = 0;
     int ch;
-    while ((ch = getopt_long(argc, argv, "d:s:l:c:p:i:t:o:P:NT:G:h", opts, NULL)) != -1) {
+    while ((ch = getopt_long(argc, argv, "d:s:l:c:p:i:t:o:P:C:NT:G:h", opts, NULL)) != -1) {
         switch (ch) {
         case 'd': state_dir = optarg; break;
         case 's': sock = optarg; break;
@@ -145,6 +151,7 @@ int main(int argc, char **argv)
             break;
         }
         case 'P': pg = optarg; break;
+        case 'C': center = optarg; break;
         case 'N': no_agents = 1; break;
         case 'T':
             if (parse_num("--node-timeout", optarg, &node_timeout) != 0 || node_timeout < 1) {
@@ -180,6 +187,18 @@ int main(int argc, char **argv)
         }
     }
     char err[512], keypath[4096];
+    /* the center file may choose the store; --postgres wins over it */
+    static char center_pg[1024];
+    if (center) {
+        int postgres = 0;
+        if (policy_read_storage(center, &postgres, center_pg, sizeof center_pg, err,
+                                sizeof err) != 0) {
+            fprintf(stderr, "fleetd: --center: %s\n", err);
+            return 2;
+        }
+        if (postgres && !pg)
+            pg = center_pg;
+    }
     uint8_t key[AUTH_KEY_BYTES];
     int created = 0;
     snprintf(keypath, sizeof keypath, "%s/cluster.key", state_dir);
@@ -203,7 +222,8 @@ int main(int argc, char **argv)
                  sock);
     }
     ctl_options co = {state_dir, config, pg, policy, (int64_t)deftime, interval, operators,
-                      noperators, key, no_agents, node_timeout, (int)kill_grace, controller};
+                      noperators, key, no_agents, node_timeout, (int)kill_grace, controller,
+                      center};
     ctl *c = ctl_create(a.loop, &co, err, sizeof err);
     if (!c) {
         fprintf(stderr, "fleetd: %s\n", err);

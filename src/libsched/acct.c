@@ -662,6 +662,14 @@ int acct_alloc_ledger(const acct_center *a, int alloc, int64_t now, acct_ledger 
     return 0;
 }
 
+int acct_alloc_charge(acct_center *a, int alloc, double amount)
+{
+    if (alloc < 0 || (size_t)alloc >= a->nallocs || !isfinite(amount) || amount <= 0)
+        return -1;
+    a->allocs[alloc].used_closed += amount;
+    return 0;
+}
+
 /* ---- jobs ----------------------------------------------------------------- */
 
 void acct_job_init(acct_job *j)

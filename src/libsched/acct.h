@@ -210,6 +210,11 @@ typedef struct acct_ledger {
     int exhausted;             /* used >= gpu_hours */
 } acct_ledger;
 int acct_alloc_ledger(const acct_center *a, int alloc, int64_t now, acct_ledger *out);
+/* Adds a finished run's charge (rate-GPU-seconds, > 0 and finite) to an
+ * allocation's used: the history of a controller replayed at startup from
+ * its accounting records (a run is charged where acct_job_end would have
+ * charged it). 0, or -1 for a bad index or amount. O(1). */
+int acct_alloc_charge(acct_center *a, int alloc, double amount);
 
 /* ---- jobs ----------------------------------------------------------------- */
 

@@ -1,6 +1,8 @@
 /*
  * libstore: the durable state of the controller (fleetd): jobs, node
- * administrative states, and a few integers (e.g. "next_job_id").
+ * administrative states, a few integers (e.g. "next_job_id"), the
+ * accounting records of finished job runs, and the log of the operators'
+ * changes to the center's accounts.
  *
  * Durability contract: a write call returns 0 only once its transaction has
  * committed and the commit is on stable storage (SQLite: WAL mode with
@@ -39,8 +41,10 @@ enum store_job_state {
     STORE_HELD_UNUSED
 };
 
-/* The schema this build writes; a database of a newer version is refused. */
-#define STORE_SCHEMA_VERSION 1
+/* The schema this build writes; a database of a newer version is refused,
+ * an older one migrated at open. Version 2 added the accounting records
+ * (table accounting) and the operators' account changes (table admin_log). */
+#define STORE_SCHEMA_VERSION 2
 
 typedef struct store_job {
     int64_t id;               /* assigned by fleetd, unique, > 0 */
@@ -66,12 +70,45 @@ typedef struct store_job {
                                * store_job_get; borrowed when writing) */
 } store_job;
 
+/* An accounting record: one run of a job, from its start to its end (or to
+ * its requeue: a requeued job's next run is another record). Keyed by (job_id,
+ * run); writing a record again replaces it, so a write repeated after a
+ * crash leaves one record. Accounting records are never purged with the
+ * jobs (store_jobs_delete_before). */
+typedef struct store_usage {
+    int64_t job_id;
+    int32_t run;               /* 0 for the first run, +1 per requeue */
+    uint32_t uid;
+    char user[64];
+    char project[64];          /* the job's project (account), "" if none */
+    char tier[64];             /* the project's tier when it ran, "" if none */
+    char org[64];              /* the project's nearest organization when it ran, "" if none */
+    char qos[32];
+    char pool[64];
+    char allocation[64];       /* the allocation the run drew on, "" if none */
+    int state;                 /* how the run ended: enum store_job_state
+                                * (STORE_REQUEUED for a requeued run) */
+    int32_t gpus;              /* GPUs held (whole nodes count whole) */
+    int32_t nodes;             /* nodes held */
+    char nodelist[1024];
+    int64_t submit_time, start_time, end_time; /* seconds since epoch */
+    int32_t exit_code;         /* -1 when none (cancelled, requeued, lost) */
+    int64_t gpu_seconds;       /* gpus x (end_time - start_time) */
+    double rate;               /* the charge rate of its pool */
+    double charge;             /* gpu_seconds x rate: charged GPU-seconds */
+} store_usage;
+
 typedef struct store store;
 
 /* Callbacks of the loaders. Return non-zero to stop the iteration. They must
  * not call the store they are called from (the read is still in progress). */
 typedef int (*store_job_fn)(const store_job *j, void *arg);
 typedef int (*store_node_fn)(const char *node, int state, const char *reason, void *arg);
+typedef int (*store_usage_fn)(const store_usage *u, void *arg);
+/* An entry of the admin log: its sequence number (increasing), when it was
+ * written, its kind (e.g. "member", "allocation") and body (JSON text). */
+typedef int (*store_admin_fn)(int64_t seq, int64_t at, const char *kind, const char *body,
+                              void *arg);
 
 /* A backend: every function gets the handle it was opened as. Same contracts
  * as the public functions below. */
@@ -88,6 +125,13 @@ struct store_ops {
     int (*node_set)(store *s, const char *node, int state, const char *reason, char *err,
                     size_t errlen);
     int (*nodes_load)(store *s, store_node_fn fn, void *arg, char *err, size_t errlen);
+    int (*jobs_update_usage)(store *s, const store_job *jobs, size_t n, const store_usage *recs,
+                             size_t m, char *err, size_t errlen);
+    int (*usage_load)(store *s, int64_t since, int64_t until, store_usage_fn fn, void *arg,
+                      char *err, size_t errlen);
+    int (*admin_append)(store *s, int64_t at, const char *kind, const char *body, int64_t *seq,
+                        char *err, size_t errlen);
+    int (*admin_load)(store *s, store_admin_fn fn, void *arg, char *err, size_t errlen);
 };
 
 /* Every backend's handle begins with this (a backend's struct has it as its
@@ -198,6 +242,55 @@ static inline int store_nodes_load(store *s, store_node_fn fn, void *arg, char *
                                    size_t errlen)
 {
     return store__null(s, err, errlen) ? -1 : s->ops->nodes_load(s, fn, arg, err, errlen);
+}
+
+/* Rewrites n existing jobs (as store_jobs_update) and writes m accounting
+ * records, in ONE transaction: a finished job and its record become
+ * durable together. n or m may be 0. 0 once durable, else -1 and nothing
+ * of the call is stored. */
+static inline int store_jobs_update_usage(store *s, const store_job *jobs, size_t n,
+                                          const store_usage *recs, size_t m, char *err,
+                                          size_t errlen)
+{
+    return store__null(s, err, errlen)
+               ? -1
+               : s->ops->jobs_update_usage(s, jobs, n, recs, m, err, errlen);
+}
+
+/* Writes m accounting records in one transaction. 0 once durable, else -1. */
+static inline int store_usage_insert(store *s, const store_usage *recs, size_t m, char *err,
+                                     size_t errlen)
+{
+    return store_jobs_update_usage(s, NULL, 0, recs, m, err, errlen);
+}
+
+/* Calls fn for every accounting record with since <= end_time < until, in
+ * (end_time, job_id, run) order; the record is valid only during the call.
+ * Returns the number passed to fn (also when fn stopped), or -1. */
+static inline int store_usage_load(store *s, int64_t since, int64_t until, store_usage_fn fn,
+                                   void *arg, char *err, size_t errlen)
+{
+    return store__null(s, err, errlen) ? -1
+                                        : s->ops->usage_load(s, since, until, fn, arg, err, errlen);
+}
+
+/* Appends an entry to the admin log (its own transaction); *seq (may be
+ * NULL) receives its sequence number. kind and body must be non-empty.
+ * 0 once durable, else -1. */
+static inline int store_admin_append(store *s, int64_t at, const char *kind, const char *body,
+                                     int64_t *seq, char *err, size_t errlen)
+{
+    return store__null(s, err, errlen)
+               ? -1
+               : s->ops->admin_append(s, at, kind, body, seq, err, errlen);
+}
+
+/* Calls fn for every admin log entry in sequence order. Returns the number
+ * passed to fn, or -1. */
+static inline int store_admin_load(store *s, store_admin_fn fn, void *arg, char *err,
+                                   size_t errlen)
+{
+    return store__null(s, err, errlen) ? -1 : s->ops->admin_load(s, fn, arg, err, errlen);
 }
 
 #endif

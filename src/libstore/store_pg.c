@@ -1,6 +1,6 @@
 /*
  * The PostgreSQL backend of libstore (libpq), behind the same interface and
- * with the same schema (v1) as the SQLite backend.
+ * with the same schema (v2) as the SQLite backend.
  *
  * How it keeps the contracts of store.h:
  *   - Durability: synchronous_commit is set to on for the session (and
@@ -23,6 +23,7 @@
 #include <arpa/inet.h>
 #include <inttypes.h>
 #include <libpq-fe.h>
+#include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -79,6 +80,49 @@ static const char *const schema_v1 =
     " name TEXT PRIMARY KEY,"
     " state BIGINT NOT NULL,"
     " reason TEXT NOT NULL);";
+
+/* Schema migrations: migrations[v] brings a database from version v to v+1,
+ * all in the one transaction of schema(). Never edit a released step;
+ * append a new one. */
+static const char *const migrations[STORE_SCHEMA_VERSION] = {
+    /* 0 -> 1 */
+    NULL, /* schema_v1 above */
+    /* 1 -> 2: accounting records (one per run of a job) and the admin log */
+    "CREATE TABLE accounting ("
+    " job_id BIGINT NOT NULL,"
+    " run BIGINT NOT NULL,"
+    " uid BIGINT NOT NULL,"
+    " username TEXT NOT NULL,"
+    " project TEXT NOT NULL,"
+    " tier TEXT NOT NULL,"
+    " org TEXT NOT NULL,"
+    " qos TEXT NOT NULL,"
+    " pool TEXT NOT NULL,"
+    " allocation TEXT NOT NULL,"
+    " state BIGINT NOT NULL CHECK (state BETWEEN 0 AND 8),"
+    " gpus BIGINT NOT NULL,"
+    " nodes BIGINT NOT NULL,"
+    " nodelist TEXT NOT NULL,"
+    " submit_time BIGINT NOT NULL,"
+    " start_time BIGINT NOT NULL,"
+    " end_time BIGINT NOT NULL,"
+    " exit_code BIGINT NOT NULL,"
+    " gpu_seconds BIGINT NOT NULL,"
+    " rate DOUBLE PRECISION NOT NULL,"
+    " charge DOUBLE PRECISION NOT NULL,"
+    " PRIMARY KEY (job_id, run));"
+    "CREATE INDEX accounting_end_time ON accounting (end_time);"
+    "CREATE TABLE admin_log ("
+    " seq BIGSERIAL PRIMARY KEY,"
+    " at BIGINT NOT NULL,"
+    " kind TEXT NOT NULL,"
+    " body TEXT NOT NULL);",
+};
+
+#define USAGE_COLUMNS                                                                          \
+    "job_id, run, uid, username, project, tier, org, qos, pool, allocation, state, gpus, "   \
+    "nodes, nodelist, submit_time, start_time, end_time, exit_code, gpu_seconds, rate, charge"
+#define USAGE_NCOLS 21
 
 typedef struct pg_store {
     struct store base; /* first: a store* is a pg_store* */
@@ -312,19 +356,106 @@ static int pg_jobs_insert(store *h, const store_job *jobs, size_t n, char *err, 
     return commit(s, err, errlen);
 }
 
-static int pg_jobs_update(store *h, const store_job *jobs, size_t n, char *err, size_t errlen)
+static int64_t get_i64(const PGresult *r, int row, int col)
+{
+    return strtoll(PQgetvalue(r, row, col), NULL, 10);
+}
+
+static void get_fixed(const PGresult *r, int row, int col, char *dst, size_t size)
+{
+    const char *t = PQgetvalue(r, row, col);
+    size_t n = (size_t)PQgetlength(r, row, col);
+    if (n >= size)
+        n = size - 1;
+    memcpy(dst, t, n);
+    dst[n] = '\0';
+}
+
+static const char *usage_invalid(const store_usage *u)
+{
+    if (u->job_id <= 0)
+        return "job id must be positive";
+    if (u->run < 0)
+        return "run must not be negative";
+    if (u->state < STORE_PENDING || u->state > STORE_HELD_UNUSED)
+        return "state out of range";
+    if (!isfinite(u->rate) || !isfinite(u->charge))
+        return "rate and charge must be finite";
+    return NULL;
+}
+
+/* A fixed-size text field as a NUL-terminated copy (a field that fills its
+ * array without a NUL is sent up to its end, never read past). */
+static void fixed_copy(char *dst, const char *src, size_t size)
+{
+    size_t n = strnlen(src, size);
+    memcpy(dst, src, n);
+    dst[n] = '\0';
+}
+
+/* Writes m accounting records inside the open transaction, each as one
+ * prepared upsert with text parameters (a few records per commit: no
+ * batching needed). 0, or -1 with the message (the caller rolls back). */
+static int put_usage(pg_store *s, const store_usage *recs, size_t m, char *err, size_t errlen)
+{
+    for (size_t i = 0; i < m; i++) {
+        const store_usage *u = &recs[i];
+        char num[12][32], user[65], project[65], tier[65], org[65], qos[33], pool[65],
+            alloc[65], nodelist[1025];
+        int64_t iv[12] = {u->job_id, u->run, u->uid, u->state, u->gpus, u->nodes,
+                          u->submit_time, u->start_time, u->end_time, u->exit_code,
+                          u->gpu_seconds, 0};
+        for (int k = 0; k < 11; k++)
+            snprintf(num[k], sizeof num[k], "%" PRId64, iv[k]);
+        char rate[40], charge[40];
+        snprintf(rate, sizeof rate, "%.17g", u->rate);
+        snprintf(charge, sizeof charge, "%.17g", u->charge);
+        fixed_copy(user, u->user, sizeof u->user);
+        fixed_copy(project, u->project, sizeof u->project);
+        fixed_copy(tier, u->tier, sizeof u->tier);
+        fixed_copy(org, u->org, sizeof u->org);
+        fixed_copy(qos, u->qos, sizeof u->qos);
+        fixed_copy(pool, u->pool, sizeof u->pool);
+        fixed_copy(alloc, u->allocation, sizeof u->allocation);
+        fixed_copy(nodelist, u->nodelist, sizeof u->nodelist);
+        const char *v[USAGE_NCOLS] = {num[0], num[1], num[2],  user,   project, tier,   org,
+                                      qos,    pool,   alloc,   num[3], num[4],  num[5], nodelist,
+                                      num[6], num[7], num[8], num[9], num[10], rate,   charge};
+        PGresult *r = PQexecPrepared(s->conn, "usage_put", USAGE_NCOLS, v, NULL, NULL, 0);
+        int ok = PQresultStatus(r) == PGRES_COMMAND_OK;
+        if (!ok)
+            seterr(err, errlen, "%s: accounting record of job %lld run %d: %s", s->label,
+                   (long long)u->job_id, (int)u->run, pgmsg(s, r));
+        PQclear(r);
+        if (!ok)
+            return -1;
+    }
+    return 0;
+}
+
+/* Updates n jobs and writes m accounting records in one transaction. */
+static int update_with_usage(store *h, const store_job *jobs, size_t n, const store_usage *recs,
+                             size_t m, char *err, size_t errlen)
 {
     pg_store *s = P(h);
-    if (n == 0)
+    if (n == 0 && m == 0)
         return 0;
-    if (!jobs) {
-        seterr(err, errlen, "%s: update: no jobs given", s->label);
+    if ((n && !jobs) || (m && !recs)) {
+        seterr(err, errlen, "%s: update: no %s given", s->label, n && !jobs ? "jobs" : "records");
         return -1;
     }
     for (size_t i = 0; i < n; i++) {
         const char *why = job_invalid(&jobs[i]);
         if (why) {
             seterr(err, errlen, "%s: update job %lld: %s", s->label, (long long)jobs[i].id, why);
+            return -1;
+        }
+    }
+    for (size_t i = 0; i < m; i++) {
+        const char *why = usage_invalid(&recs[i]);
+        if (why) {
+            seterr(err, errlen, "%s: accounting record of job %lld: %s", s->label,
+                   (long long)recs[i].job_id, why);
             return -1;
         }
     }
@@ -349,7 +480,128 @@ static int pg_jobs_update(store *h, const store_job *jobs, size_t n, char *err, 
             return -1;
         }
     }
+    if (m && put_usage(s, recs, m, err, errlen) != 0) {
+        rollback(s);
+        return -1;
+    }
     return commit(s, err, errlen);
+}
+
+static int pg_jobs_update(store *h, const store_job *jobs, size_t n, char *err, size_t errlen)
+{
+    return update_with_usage(h, jobs, n, NULL, 0, err, errlen);
+}
+
+static int pg_usage_load(store *h, int64_t since, int64_t until, store_usage_fn fn, void *arg,
+                         char *err, size_t errlen)
+{
+    pg_store *s = P(h);
+    if (!fn) {
+        seterr(err, errlen, "%s: load accounting: no callback", s->label);
+        return -1;
+    }
+    if (s->loading) {
+        seterr(err, errlen, "%s: load accounting: called from a loader's callback", s->label);
+        return -1;
+    }
+    char a[32], b[32];
+    snprintf(a, sizeof a, "%" PRId64, since);
+    snprintf(b, sizeof b, "%" PRId64, until);
+    const char *v[2] = {a, b};
+    PGresult *r = PQexecPrepared(s->conn, "usage_load", 2, v, NULL, NULL, 0);
+    if (PQresultStatus(r) != PGRES_TUPLES_OK) {
+        seterr(err, errlen, "%s: load accounting: %s", s->label, pgmsg(s, r));
+        PQclear(r);
+        return -1;
+    }
+    int rows = PQntuples(r), count = 0;
+    store_usage u;
+    s->loading = 1;
+    for (int i = 0; i < rows; i++) {
+        memset(&u, 0, sizeof u);
+        u.job_id = get_i64(r, i, 0);
+        u.run = (int32_t)get_i64(r, i, 1);
+        u.uid = (uint32_t)get_i64(r, i, 2);
+        get_fixed(r, i, 3, u.user, sizeof u.user);
+        get_fixed(r, i, 4, u.project, sizeof u.project);
+        get_fixed(r, i, 5, u.tier, sizeof u.tier);
+        get_fixed(r, i, 6, u.org, sizeof u.org);
+        get_fixed(r, i, 7, u.qos, sizeof u.qos);
+        get_fixed(r, i, 8, u.pool, sizeof u.pool);
+        get_fixed(r, i, 9, u.allocation, sizeof u.allocation);
+        u.state = (int)get_i64(r, i, 10);
+        u.gpus = (int32_t)get_i64(r, i, 11);
+        u.nodes = (int32_t)get_i64(r, i, 12);
+        get_fixed(r, i, 13, u.nodelist, sizeof u.nodelist);
+        u.submit_time = get_i64(r, i, 14);
+        u.start_time = get_i64(r, i, 15);
+        u.end_time = get_i64(r, i, 16);
+        u.exit_code = (int32_t)get_i64(r, i, 17);
+        u.gpu_seconds = get_i64(r, i, 18);
+        u.rate = strtod(PQgetvalue(r, i, 19), NULL);
+        u.charge = strtod(PQgetvalue(r, i, 20), NULL);
+        count++;
+        if (fn(&u, arg))
+            break;
+    }
+    s->loading = 0;
+    PQclear(r);
+    return count;
+}
+
+static int pg_admin_append(store *h, int64_t at, const char *kind, const char *body,
+                           int64_t *seq, char *err, size_t errlen)
+{
+    pg_store *s = P(h);
+    if (!kind || !*kind || !body || !*body) {
+        seterr(err, errlen, "%s: admin log: empty kind or body", s->label);
+        return -1;
+    }
+    if (s->loading) {
+        seterr(err, errlen, "%s: cannot write from a loader's callback", s->label);
+        return -1;
+    }
+    char num[32];
+    snprintf(num, sizeof num, "%" PRId64, at);
+    const char *v[3] = {num, kind, body};
+    /* one statement outside BEGIN: its own transaction */
+    PGresult *r = PQexecPrepared(s->conn, "admin_add", 3, v, NULL, NULL, 0);
+    int rc = PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1 ? 0 : -1;
+    if (rc)
+        seterr(err, errlen, "%s: admin log: %s", s->label, pgmsg(s, r));
+    else if (seq)
+        *seq = get_i64(r, 0, 0);
+    PQclear(r);
+    return rc;
+}
+
+static int pg_admin_load(store *h, store_admin_fn fn, void *arg, char *err, size_t errlen)
+{
+    pg_store *s = P(h);
+    if (!fn) {
+        seterr(err, errlen, "%s: load admin log: no callback", s->label);
+        return -1;
+    }
+    if (s->loading) {
+        seterr(err, errlen, "%s: load admin log: called from a loader's callback", s->label);
+        return -1;
+    }
+    PGresult *r = PQexecPrepared(s->conn, "admin_load", 0, NULL, NULL, NULL, 0);
+    if (PQresultStatus(r) != PGRES_TUPLES_OK) {
+        seterr(err, errlen, "%s: load admin log: %s", s->label, pgmsg(s, r));
+        PQclear(r);
+        return -1;
+    }
+    int rows = PQntuples(r), count = 0;
+    s->loading = 1;
+    for (int i = 0; i < rows; i++) {
+        count++;
+        if (fn(get_i64(r, i, 0), get_i64(r, i, 1), PQgetvalue(r, i, 2), PQgetvalue(r, i, 3), arg))
+            break;
+    }
+    s->loading = 0;
+    PQclear(r);
+    return count;
 }
 
 static int pg_jobs_delete_before(store *h, int64_t end_before, char *err, size_t errlen)
@@ -369,21 +621,6 @@ static int pg_jobs_delete_before(store *h, int64_t end_before, char *err, size_t
         seterr(err, errlen, "%s: purge: %s", s->label, pgmsg(s, r));
     PQclear(r);
     return n;
-}
-
-static int64_t get_i64(const PGresult *r, int row, int col)
-{
-    return strtoll(PQgetvalue(r, row, col), NULL, 10);
-}
-
-static void get_fixed(const PGresult *r, int row, int col, char *dst, size_t size)
-{
-    const char *t = PQgetvalue(r, row, col);
-    size_t n = (size_t)PQgetlength(r, row, col);
-    if (n >= size)
-        n = size - 1;
-    memcpy(dst, t, n);
-    dst[n] = '\0';
 }
 
 /* Fills j from row of r (spec_json points into r, or NULL). */
@@ -629,19 +866,25 @@ static int schema(pg_store *s, char *err, size_t errlen)
     }
     if (!has_version && query_int(s,
                                   "SELECT (to_regclass('jobs') IS NOT NULL)::int + "
-                                  "(to_regclass('nodes') IS NOT NULL)::int",
+                                  "(to_regclass('nodes') IS NOT NULL)::int + "
+                                  "(to_regclass('accounting') IS NOT NULL)::int + "
+                                  "(to_regclass('admin_log') IS NOT NULL)::int",
                                   &others, err, errlen) < 0)
         goto fail;
     if (store_schema_check(s->label, has_version, version, others, &version, err, errlen) != 0)
         goto fail;
     if (version < STORE_SCHEMA_VERSION) {
-        /* only version 1 exists: create it (later versions append migrations) */
         if (exec_ok(s,
                     "CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value BIGINT NOT "
                     "NULL)",
-                    "create schema", err, errlen) != 0 ||
-            exec_ok(s, schema_v1, "create schema", err, errlen) != 0)
+                    "create schema", err, errlen) != 0)
             goto fail;
+        for (int64_t v = version; v < STORE_SCHEMA_VERSION; v++) {
+            snprintf(sql, sizeof sql, "migrate schema %lld to %lld", (long long)v,
+                     (long long)v + 1);
+            if (exec_ok(s, v == 0 ? schema_v1 : migrations[v], sql, err, errlen) != 0)
+                goto fail;
+        }
         snprintf(sql, sizeof sql,
                  "INSERT INTO meta (key, value) VALUES ('schema_version', %d) "
                  "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
@@ -708,7 +951,31 @@ static int prepare_all(pg_store *s, char *err, size_t errlen)
                 "reason = excluded.reason",
                 3, text, err, errlen) ||
         prepare(s, "nodes_load", "SELECT name, state, reason FROM nodes ORDER BY name", 0, NULL,
-                err, errlen))
+                err, errlen) ||
+        /* a record written again replaces the first (store.h); text parameters,
+         * their types from the columns */
+        prepare(s, "usage_put",
+                "INSERT INTO accounting (" USAGE_COLUMNS ") VALUES ($1, $2, $3, $4, $5, $6, "
+                "$7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21) "
+                "ON CONFLICT (job_id, run) DO UPDATE SET uid = excluded.uid, "
+                "username = excluded.username, project = excluded.project, "
+                "tier = excluded.tier, org = excluded.org, qos = excluded.qos, "
+                "pool = excluded.pool, allocation = excluded.allocation, "
+                "state = excluded.state, gpus = excluded.gpus, nodes = excluded.nodes, "
+                "nodelist = excluded.nodelist, submit_time = excluded.submit_time, "
+                "start_time = excluded.start_time, end_time = excluded.end_time, "
+                "exit_code = excluded.exit_code, gpu_seconds = excluded.gpu_seconds, "
+                "rate = excluded.rate, charge = excluded.charge",
+                0, NULL, err, errlen) ||
+        prepare(s, "usage_load",
+                "SELECT " USAGE_COLUMNS " FROM accounting WHERE end_time >= $1 AND "
+                "end_time < $2 ORDER BY end_time, job_id, run",
+                0, NULL, err, errlen) ||
+        prepare(s, "admin_add",
+                "INSERT INTO admin_log (at, kind, body) VALUES ($1, $2, $3) RETURNING seq", 0,
+                NULL, err, errlen) ||
+        prepare(s, "admin_load", "SELECT seq, at, kind, body FROM admin_log ORDER BY seq", 0,
+                NULL, err, errlen))
         return -1;
     return 0;
 }
@@ -740,6 +1007,9 @@ store *store_open_pg(const char *conninfo, char *err, size_t errlen)
     /* a COMMIT must mean durable (store.h); refuse a session where it cannot */
     if (exec_ok(s, "SET synchronous_commit = on", "configure", err, errlen) != 0)
         goto fail;
+    /* the schema's CREATE ... IF NOT EXISTS notices are not for the user's terminal */
+    if (exec_ok(s, "SET client_min_messages = warning", "configure", err, errlen) != 0)
+        goto fail;
     if (schema(s, err, errlen) != 0 || prepare_all(s, err, errlen) != 0)
         goto fail;
     return &s->base;
@@ -760,4 +1030,8 @@ static const struct store_ops pg_ops = {
     .meta_set = pg_meta_set,
     .node_set = pg_node_set,
     .nodes_load = pg_nodes_load,
+    .jobs_update_usage = update_with_usage,
+    .usage_load = pg_usage_load,
+    .admin_append = pg_admin_append,
+    .admin_load = pg_admin_load,
 };

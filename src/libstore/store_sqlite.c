@@ -16,6 +16,7 @@
  *     row would dominate bulk inserts.
  */
 #include <limits.h>
+#include <math.h>
 #include <sqlite3.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -58,6 +59,10 @@ enum {
     ST_META_SET,
     ST_NODE_SET,
     ST_NODES_LOAD,
+    ST_USAGE_PUT,
+    ST_USAGE_LOAD,
+    ST_ADMIN_ADD,
+    ST_ADMIN_LOAD,
     ST_COUNT
 };
 
@@ -68,6 +73,12 @@ enum {
     "id, array_job_id, array_task_id, uid, gid, username, account, name, pool, qos, state, "  \
     "held, submit_time, start_time, end_time, time_limit, gpus, nodes, exit_code, restarts, " \
     "nodelist, gpu_seconds, spec_json"
+
+/* The accounting columns, in the order of the bind parameters ?1..?21 and of
+ * the result columns 0..20. */
+#define USAGE_COLUMNS                                                                          \
+    "job_id, run, uid, username, project, tier, org, qos, pool, allocation, state, gpus, "   \
+    "nodes, nodelist, submit_time, start_time, end_time, exit_code, gpu_seconds, rate, charge"
 
 static const char *const stmt_sql[ST_COUNT] = {
     [ST_BEGIN] = "BEGIN IMMEDIATE",
@@ -93,6 +104,14 @@ static const char *const stmt_sql[ST_COUNT] = {
                     "ON CONFLICT (name) DO UPDATE SET state = excluded.state, "
                     "reason = excluded.reason",
     [ST_NODES_LOAD] = "SELECT name, state, reason FROM nodes ORDER BY name",
+    /* a record written again replaces the first (store.h) */
+    [ST_USAGE_PUT] = "INSERT OR REPLACE INTO accounting (" USAGE_COLUMNS ") VALUES "
+                     "(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, "
+                     "?17, ?18, ?19, ?20, ?21)",
+    [ST_USAGE_LOAD] = "SELECT " USAGE_COLUMNS " FROM accounting WHERE end_time >= ?1 AND "
+                      "end_time < ?2 ORDER BY end_time, job_id, run",
+    [ST_ADMIN_ADD] = "INSERT INTO admin_log (at, kind, body) VALUES (?1, ?2, ?3)",
+    [ST_ADMIN_LOAD] = "SELECT seq, at, kind, body FROM admin_log ORDER BY seq",
 };
 
 /* Schema migrations: migrations[v] brings a database from version v to v+1.
@@ -131,6 +150,37 @@ static const char *const migrations[STORE_SCHEMA_VERSION] = {
     " name TEXT PRIMARY KEY,"
     " state INTEGER NOT NULL,"
     " reason TEXT NOT NULL) WITHOUT ROWID;",
+    /* 1 -> 2: accounting records (one per run of a job) and the admin log */
+    "CREATE TABLE accounting ("
+    " job_id INTEGER NOT NULL,"
+    " run INTEGER NOT NULL,"
+    " uid INTEGER NOT NULL,"
+    " username TEXT NOT NULL,"
+    " project TEXT NOT NULL,"
+    " tier TEXT NOT NULL,"
+    " org TEXT NOT NULL,"
+    " qos TEXT NOT NULL,"
+    " pool TEXT NOT NULL,"
+    " allocation TEXT NOT NULL,"
+    " state INTEGER NOT NULL CHECK (state BETWEEN 0 AND 8),"
+    " gpus INTEGER NOT NULL,"
+    " nodes INTEGER NOT NULL,"
+    " nodelist TEXT NOT NULL,"
+    " submit_time INTEGER NOT NULL,"
+    " start_time INTEGER NOT NULL,"
+    " end_time INTEGER NOT NULL,"
+    " exit_code INTEGER NOT NULL,"
+    " gpu_seconds INTEGER NOT NULL,"
+    " rate REAL NOT NULL,"
+    " charge REAL NOT NULL,"
+    " PRIMARY KEY (job_id, run)) WITHOUT ROWID;"
+    /* reports and the replay at startup read records by end time */
+    "CREATE INDEX accounting_end_time ON accounting (end_time);"
+    "CREATE TABLE admin_log ("
+    " seq INTEGER PRIMARY KEY,"
+    " at INTEGER NOT NULL,"
+    " kind TEXT NOT NULL,"
+    " body TEXT NOT NULL);",
 };
 
 typedef struct sqlite_store {
@@ -297,17 +347,118 @@ static void row_job(sqlite3_stmt *st, store_job *j)
     j->gpu_seconds = sqlite3_column_int64(st, 21);
 }
 
-/* Inserts or updates a batch in one transaction. */
-static int write_jobs(store *h, const store_job *jobs, size_t n, int insert, char *err,
-                      size_t errlen)
+static const char *usage_ok(const store_usage *u)
+{
+    if (u->job_id <= 0)
+        return "job id must be positive";
+    if (u->run < 0)
+        return "run must not be negative";
+    if (u->state < STORE_PENDING || u->state > STORE_HELD_UNUSED)
+        return "state out of range";
+    if (!isfinite(u->rate) || !isfinite(u->charge))
+        return "rate and charge must be finite";
+    return NULL;
+}
+
+/* Binds ?1..?21 of ST_USAGE_PUT from u. */
+static int bind_usage(sqlite3_stmt *st, const store_usage *u)
+{
+    int rc = SQLITE_OK;
+#define B(x)                                                                                    \
+    do {                                                                                        \
+        if (rc == SQLITE_OK)                                                                    \
+            rc = (x);                                                                           \
+    } while (0)
+    B(sqlite3_bind_int64(st, 1, u->job_id));
+    B(sqlite3_bind_int64(st, 2, u->run));
+    B(sqlite3_bind_int64(st, 3, u->uid));
+    B(bind_fixed(st, 4, u->user, sizeof u->user));
+    B(bind_fixed(st, 5, u->project, sizeof u->project));
+    B(bind_fixed(st, 6, u->tier, sizeof u->tier));
+    B(bind_fixed(st, 7, u->org, sizeof u->org));
+    B(bind_fixed(st, 8, u->qos, sizeof u->qos));
+    B(bind_fixed(st, 9, u->pool, sizeof u->pool));
+    B(bind_fixed(st, 10, u->allocation, sizeof u->allocation));
+    B(sqlite3_bind_int64(st, 11, u->state));
+    B(sqlite3_bind_int64(st, 12, u->gpus));
+    B(sqlite3_bind_int64(st, 13, u->nodes));
+    B(bind_fixed(st, 14, u->nodelist, sizeof u->nodelist));
+    B(sqlite3_bind_int64(st, 15, u->submit_time));
+    B(sqlite3_bind_int64(st, 16, u->start_time));
+    B(sqlite3_bind_int64(st, 17, u->end_time));
+    B(sqlite3_bind_int64(st, 18, u->exit_code));
+    B(sqlite3_bind_int64(st, 19, u->gpu_seconds));
+    B(sqlite3_bind_double(st, 20, u->rate));
+    B(sqlite3_bind_double(st, 21, u->charge));
+#undef B
+    return rc;
+}
+
+/* Fills u from the current row of ST_USAGE_LOAD. */
+static void row_usage(sqlite3_stmt *st, store_usage *u)
+{
+    memset(u, 0, sizeof *u);
+    u->job_id = sqlite3_column_int64(st, 0);
+    u->run = (int32_t)sqlite3_column_int64(st, 1);
+    u->uid = (uint32_t)sqlite3_column_int64(st, 2);
+    col_fixed(st, 3, u->user, sizeof u->user);
+    col_fixed(st, 4, u->project, sizeof u->project);
+    col_fixed(st, 5, u->tier, sizeof u->tier);
+    col_fixed(st, 6, u->org, sizeof u->org);
+    col_fixed(st, 7, u->qos, sizeof u->qos);
+    col_fixed(st, 8, u->pool, sizeof u->pool);
+    col_fixed(st, 9, u->allocation, sizeof u->allocation);
+    u->state = (int)sqlite3_column_int64(st, 10);
+    u->gpus = (int32_t)sqlite3_column_int64(st, 11);
+    u->nodes = (int32_t)sqlite3_column_int64(st, 12);
+    col_fixed(st, 13, u->nodelist, sizeof u->nodelist);
+    u->submit_time = sqlite3_column_int64(st, 14);
+    u->start_time = sqlite3_column_int64(st, 15);
+    u->end_time = sqlite3_column_int64(st, 16);
+    u->exit_code = (int32_t)sqlite3_column_int64(st, 17);
+    u->gpu_seconds = sqlite3_column_int64(st, 18);
+    u->rate = sqlite3_column_double(st, 19);
+    u->charge = sqlite3_column_double(st, 20);
+}
+
+/* Writes m accounting records inside the open transaction. 0, or -1 with
+ * the message (the caller rolls back). */
+static int put_usage(sqlite_store *s, const store_usage *recs, size_t m, char *err, size_t errlen)
+{
+    sqlite3_stmt *st = s->st[ST_USAGE_PUT];
+    int ok = 1;
+    for (size_t i = 0; i < m && ok; i++) {
+        if (bind_usage(st, &recs[i]) != SQLITE_OK || sqlite3_step(st) != SQLITE_DONE) {
+            seterr(err, errlen, "%s: accounting record of job %lld run %d: %s", s->path,
+                   (long long)recs[i].job_id, (int)recs[i].run, sqlite3_errmsg(s->db));
+            ok = 0;
+        }
+        sqlite3_reset(st);
+    }
+    sqlite3_clear_bindings(st);
+    return ok ? 0 : -1;
+}
+
+/* Inserts or updates a batch of jobs and writes m accounting records, in
+ * one transaction. */
+static int write_jobs(store *h, const store_job *jobs, size_t n, int insert,
+                      const store_usage *recs, size_t m, char *err, size_t errlen)
 {
     sqlite_store *s = S(h);
     const char *verb = insert ? "insert" : "update";
-    if (n == 0)
+    if (n == 0 && m == 0)
         return 0;
-    if (!jobs) {
-        seterr(err, errlen, "%s: %s: no jobs given", s->path, verb);
+    if ((n && !jobs) || (m && !recs)) {
+        seterr(err, errlen, "%s: %s: no %s given", s->path, verb, n && !jobs ? "jobs" : "records");
         return -1;
+    }
+    for (size_t i = 0; i < m; i++) {
+        const char *why = usage_ok(&recs[i]);
+        if (why) {
+            seterr(err, errlen, "%s: accounting record of job %lld: %s", s->path,
+                   (long long)recs[i].job_id, why);
+            return -1;
+        }
     }
     /* validate everything first: a bad record is the caller's error, better
      * named as such than as a constraint failure from SQLite */
@@ -353,6 +504,8 @@ static int write_jobs(store *h, const store_job *jobs, size_t n, int insert, cha
     }
     /* drop the borrowed pointers into the caller's records */
     sqlite3_clear_bindings(st);
+    if (ok && m && put_usage(s, recs, m, err, errlen) != 0)
+        ok = 0;
     if (!ok) {
         rollback(s);
         return -1;
@@ -362,12 +515,106 @@ static int write_jobs(store *h, const store_job *jobs, size_t n, int insert, cha
 
 static int sq_jobs_insert(store *h, const store_job *jobs, size_t n, char *err, size_t errlen)
 {
-    return write_jobs(h, jobs, n, 1, err, errlen);
+    return write_jobs(h, jobs, n, 1, NULL, 0, err, errlen);
 }
 
 static int sq_jobs_update(store *h, const store_job *jobs, size_t n, char *err, size_t errlen)
 {
-    return write_jobs(h, jobs, n, 0, err, errlen);
+    return write_jobs(h, jobs, n, 0, NULL, 0, err, errlen);
+}
+
+static int sq_jobs_update_usage(store *h, const store_job *jobs, size_t n,
+                                const store_usage *recs, size_t m, char *err, size_t errlen)
+{
+    return write_jobs(h, jobs, n, 0, recs, m, err, errlen);
+}
+
+static int sq_usage_load(store *h, int64_t since, int64_t until, store_usage_fn fn, void *arg,
+                         char *err, size_t errlen)
+{
+    sqlite_store *s = S(h);
+    if (!fn) {
+        seterr(err, errlen, "%s: load accounting: no callback", s->path);
+        return -1;
+    }
+    if (s->loading) {
+        seterr(err, errlen, "%s: load accounting: called from a loader's callback", s->path);
+        return -1;
+    }
+    sqlite3_stmt *st = s->st[ST_USAGE_LOAD];
+    sqlite3_bind_int64(st, 1, since);
+    sqlite3_bind_int64(st, 2, until);
+    store_usage u;
+    int count = 0, rc;
+    s->loading = 1;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        row_usage(st, &u);
+        count++;
+        if (fn(&u, arg)) {
+            rc = SQLITE_DONE;
+            break;
+        }
+    }
+    s->loading = 0;
+    if (rc != SQLITE_DONE)
+        seterr(err, errlen, "%s: load accounting: %s", s->path, sqlite3_errmsg(s->db));
+    sqlite3_reset(st);
+    return rc == SQLITE_DONE ? count : -1;
+}
+
+static int sq_admin_append(store *h, int64_t at, const char *kind, const char *body,
+                           int64_t *seq, char *err, size_t errlen)
+{
+    sqlite_store *s = S(h);
+    if (!kind || !*kind || !body || !*body) {
+        seterr(err, errlen, "%s: admin log: empty kind or body", s->path);
+        return -1;
+    }
+    if (s->loading) {
+        seterr(err, errlen, "%s: cannot write from a loader's callback", s->path);
+        return -1;
+    }
+    /* one statement in autocommit mode: its own durable transaction */
+    sqlite3_stmt *st = s->st[ST_ADMIN_ADD];
+    sqlite3_bind_int64(st, 1, at);
+    sqlite3_bind_text(st, 2, kind, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 3, body, -1, SQLITE_STATIC);
+    int rc = run_once(s, st, "admin log", err, errlen);
+    sqlite3_clear_bindings(st);
+    if (rc == 0 && seq)
+        *seq = sqlite3_last_insert_rowid(s->db);
+    return rc;
+}
+
+static int sq_admin_load(store *h, store_admin_fn fn, void *arg, char *err, size_t errlen)
+{
+    sqlite_store *s = S(h);
+    if (!fn) {
+        seterr(err, errlen, "%s: load admin log: no callback", s->path);
+        return -1;
+    }
+    if (s->loading) {
+        seterr(err, errlen, "%s: load admin log: called from a loader's callback", s->path);
+        return -1;
+    }
+    sqlite3_stmt *st = s->st[ST_ADMIN_LOAD];
+    int count = 0, rc;
+    s->loading = 1;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        const unsigned char *kind = sqlite3_column_text(st, 2);
+        const unsigned char *body = sqlite3_column_text(st, 3);
+        count++;
+        if (fn(sqlite3_column_int64(st, 0), sqlite3_column_int64(st, 1),
+               kind ? (const char *)kind : "", body ? (const char *)body : "", arg)) {
+            rc = SQLITE_DONE;
+            break;
+        }
+    }
+    s->loading = 0;
+    if (rc != SQLITE_DONE)
+        seterr(err, errlen, "%s: load admin log: %s", s->path, sqlite3_errmsg(s->db));
+    sqlite3_reset(st);
+    return rc == SQLITE_DONE ? count : -1;
 }
 
 static int sq_jobs_delete_before(store *h, int64_t end_before, char *err, size_t errlen)
@@ -777,4 +1024,8 @@ static const struct store_ops sqlite_ops = {
     .meta_set = sq_meta_set,
     .node_set = sq_node_set,
     .nodes_load = sq_nodes_load,
+    .jobs_update_usage = sq_jobs_update_usage,
+    .usage_load = sq_usage_load,
+    .admin_append = sq_admin_append,
+    .admin_load = sq_admin_load,
 };

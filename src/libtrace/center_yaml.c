@@ -12,6 +12,8 @@
  *   allocations:  name, account, gpu_hours, pools, start, end
  *   priority:     weights (age, fairshare, size, qos), max_age, half_life,
  *                 calc_period, favor_small
+ *   storage:      fleetd's state: backend (sqlite or postgres), conninfo
+ *                 (postgres: a libpq connection string)
  *
  * The file is loaded with libyaml's document API, as cluster_yaml.c does:
  * random access to the tree and a line for every node, sections read in a
@@ -1057,11 +1059,59 @@ static int read_priority(reader *r, const yaml_node_t *section)
     return 0;
 }
 
+/* ---- storage ------------------------------------------------------------------ */
+
+enum { ST_BACKEND, ST_CONNINFO, ST_NKEYS };
+static const char *const storage_keys[ST_NKEYS] = {"backend", "conninfo"};
+
+/* The storage section: {backend: sqlite} or {backend: postgres, conninfo:
+ * "..."}; absent or null leaves CENTER_STORE_DEFAULT. */
+static int read_storage(reader *r, const yaml_node_t *section)
+{
+    center_storage *st = &r->c->storage;
+    if (!section || is_null(section))
+        return 0;
+    const yaml_node_t *v[ST_NKEYS];
+    const char *what = "storage";
+    char backend[32];
+    if (read_mapping(r, section, what, storage_keys, ST_NKEYS, v) != 0 ||
+        get_text(r, section, v[ST_BACKEND], "backend", what, 1, 1, backend, sizeof backend) != 0)
+        return -1;
+    st->line = line_of(section);
+    if (strcmp(backend, "sqlite") == 0) {
+        st->backend = CENTER_STORE_SQLITE;
+        if (v[ST_CONNINFO]) {
+            fail(r, v[ST_CONNINFO], "field conninfo: only for backend postgres (SQLite lives "
+                                    "in fleetd's state directory)");
+            return -1;
+        }
+        return 0;
+    }
+    if (strcmp(backend, "postgres") != 0 && strcmp(backend, "postgresql") != 0) {
+        fail(r, v[ST_BACKEND], "field backend: must be sqlite or postgres, got \"%s\"", backend);
+        return -1;
+    }
+    st->backend = CENTER_STORE_POSTGRES;
+    return get_text(r, section, v[ST_CONNINFO], "conninfo", what, 1, 0, st->conninfo,
+                    sizeof st->conninfo);
+}
+
 /* ---- the document ---------------------------------------------------------------- */
 
-enum { T_CENTER, T_ACCOUNTS, T_USERS, T_QOS, T_DEFAULT_QOS, T_ALLOCATIONS, T_PRIORITY, T_NKEYS };
-static const char *const top_keys[T_NKEYS] = {"center", "accounts", "users", "qos",
-                                              "default_qos", "allocations", "priority"};
+enum {
+    T_CENTER,
+    T_ACCOUNTS,
+    T_USERS,
+    T_QOS,
+    T_DEFAULT_QOS,
+    T_ALLOCATIONS,
+    T_PRIORITY,
+    T_STORAGE,
+    T_NKEYS
+};
+static const char *const top_keys[T_NKEYS] = {"center",      "accounts",    "users",
+                                              "qos",         "default_qos", "allocations",
+                                              "priority",    "storage"};
 
 /* The document: sections in a fixed order whatever their order in the file
  * (QOS before accounts, accounts before users and allocations). */
@@ -1079,7 +1129,7 @@ static int read_center(reader *r)
             0 ||
         read_qos(r, v[T_QOS]) != 0 || read_accounts(r, v[T_ACCOUNTS], root) != 0 ||
         read_users(r, v[T_USERS]) != 0 || read_allocs(r, v[T_ALLOCATIONS]) != 0 ||
-        read_priority(r, v[T_PRIORITY]) != 0)
+        read_priority(r, v[T_PRIORITY]) != 0 || read_storage(r, v[T_STORAGE]) != 0)
         return -1;
     if (v[T_DEFAULT_QOS]) {
         char name[TRACE_NAMELEN];

@@ -82,6 +82,22 @@ typedef struct center_priority {
     int favor_small;              /* 0 large, 1 small, -1 not given */
 } center_priority;
 
+/* Where fleetd keeps its state (the storage section; the simulator ignores
+ * it). fleetd's --postgres wins over it. */
+enum center_backend {
+    CENTER_STORE_DEFAULT = 0, /* no storage section: SQLite in the state directory */
+    CENTER_STORE_SQLITE = 1,
+    CENTER_STORE_POSTGRES = 2,
+};
+
+#define CENTER_CONNINFOLEN 1024
+
+typedef struct center_storage {
+    int32_t backend;                   /* enum center_backend */
+    char conninfo[CENTER_CONNINFOLEN]; /* postgres: a libpq connection string */
+    int64_t line;                      /* of the section, 0 when absent */
+} center_storage;
+
 typedef struct center_desc {
     char name[TRACE_NAMELEN];     /* "" = not given */
     center_account *accounts;  size_t naccounts;
@@ -91,6 +107,7 @@ typedef struct center_desc {
     int32_t default_qos;          /* index into qos; -1 = the first, if any */
     center_alloc *allocs;      size_t nallocs;
     center_priority priority;
+    center_storage storage;
 } center_desc;
 
 void center_desc_init(center_desc *c);

@@ -776,6 +776,44 @@ static void test_alloc_rates_owners_exhaustion(void **state)
     acct_destroy(a);
 }
 
+/* The replay at startup: a recorded run's charge counts in its allocation's
+ * used exactly as if the run had been started and ended here. */
+static void test_alloc_charge_replays_history(void **state)
+{
+    (void)state;
+    int p1, alice;
+    acct_center *a = alloc_center(&p1, &alice);
+    acct_alloc_def d = {.name = "spring", .account = p1, .start = 0, .end = 1000 * H,
+                        .gpu_hours = 20};
+    int sp = must(acct_alloc_add(a, &d, err, sizeof err));
+    /* 2 GPUs x 3 h at rate 1, recorded: used 6, left 14 */
+    assert_int_equal(acct_alloc_charge(a, sp, 2.0 * 3 * H), 0);
+    acct_ledger l;
+    acct_alloc_ledger(a, sp, 10 * H, &l);
+    assert_near(l.used, 6);
+    assert_near(l.reserved, 0);
+    assert_near(l.left, 14);
+    assert_false(l.exhausted);
+    /* admission sees what is left: 4 GPUs x 4 h on h100 (rate 1) = 16 > 14 */
+    acct_job j;
+    job_of_p(&j, p1, alice, 4, 4 * H, 1);
+    assert_int_equal(acct_admit(a, &j, 10 * H, err, sizeof err), -1);
+    assert_string_equal(err, "project p1 has 14.0 GPU-hours left in allocation 'spring' "
+                             "(any pool), the job needs up to 16.0");
+    /* used up by history: start gating holds a pending job for good */
+    job_of_p(&j, p1, alice, 1, H, 1);
+    assert_int_equal(acct_admit(a, &j, 10 * H, err, sizeof err), 0);
+    assert_int_equal(acct_alloc_charge(a, sp, 14.0 * H), 0);
+    assert_int_equal(acct_may_start(a, &j, 10 * H), ACCT_HOLD_ALLOC_EXHAUSTED);
+    /* bad arguments change nothing */
+    assert_int_equal(acct_alloc_charge(a, 7, 1.0), -1);
+    assert_int_equal(acct_alloc_charge(a, sp, -1.0), -1);
+    assert_int_equal(acct_alloc_charge(a, sp, NAN), -1);
+    acct_alloc_ledger(a, sp, 10 * H, &l);
+    assert_near(l.used, 20);
+    acct_destroy(a);
+}
+
 static void test_settings_errors(void **state)
 {
     (void)state;
@@ -820,6 +858,7 @@ int main(void)
         cmocka_unit_test(test_qos_limits_and_gating),
         cmocka_unit_test(test_alloc_admit_refuse_accept),
         cmocka_unit_test(test_alloc_rates_owners_exhaustion),
+        cmocka_unit_test(test_alloc_charge_replays_history),
         cmocka_unit_test(test_settings_errors),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -185,6 +185,30 @@ static void test_defaults_and_minimal(void **state)
     assert_int_equal(c.priority.w_age, -1); /* not given */
     assert_int_equal(c.priority.half_life, -1);
     assert_int_equal(c.priority.favor_small, -1);
+    assert_int_equal(c.storage.backend, CENTER_STORE_DEFAULT);
+    center_desc_free(&c);
+}
+
+/* fleetd's storage section: SQLite, or PostgreSQL with its connection string. */
+static void test_storage(void **state)
+{
+    (void)state;
+    center_desc c;
+    char err[TRACE_ERRLEN];
+    center_desc_init(&c);
+    if (parse("accounts:\n  - name: t\n    projects: [{name: p}]\nstorage:\n  backend: "
+              "postgres\n  conninfo: \"host=/var/run/postgresql dbname=gpufleet\"\n",
+              &c, err) != 0)
+        fail_msg("%s", err);
+    assert_int_equal(c.storage.backend, CENTER_STORE_POSTGRES);
+    assert_string_equal(c.storage.conninfo, "host=/var/run/postgresql dbname=gpufleet");
+    assert_int_equal(c.storage.line, 5);
+    center_desc_free(&c);
+    if (parse("storage: {backend: sqlite}\naccounts:\n  - name: t\n    projects: [{name: p}]\n",
+              &c, err) != 0)
+        fail_msg("%s", err);
+    assert_int_equal(c.storage.backend, CENTER_STORE_SQLITE);
+    assert_string_equal(c.storage.conninfo, "");
     center_desc_free(&c);
 }
 
@@ -326,7 +350,7 @@ static void test_errors(void **state)
     expect_error("- a\n", "c.yaml:1: the center: must be a mapping of keys to values");
     expect_error("acounts: []\n", "c.yaml:1: field acounts: unknown key in the center (known: "
                                   "center, accounts, users, qos, default_qos, allocations, "
-                                  "priority)");
+                                  "priority, storage)");
     expect_error("accounts:\n  - name: t\n    sharse: 2\n",
                  "c.yaml:3: field sharse: unknown key in a tier (known: name, shares, "
                  "organizations, projects)");
@@ -455,6 +479,21 @@ static void test_errors(void **state)
     snprintf(text, sizeof text, "%spriority:\n  weights: {qos: 1000000001}\n", tier);
     expect_error(text, "c.yaml:5: field qos: must be at most 1000000000, got \"1000000001\"");
 
+    /* storage */
+    snprintf(text, sizeof text, "%sstorage: {backend: mysql}\n", tier);
+    expect_error(text, "c.yaml:4: field backend: must be sqlite or postgres, got \"mysql\"");
+    snprintf(text, sizeof text, "%sstorage: {backend: postgres}\n", tier);
+    expect_error(text, "c.yaml:4: field conninfo: required in storage");
+    snprintf(text, sizeof text, "%sstorage: {backend: sqlite, conninfo: \"dbname=x\"}\n", tier);
+    expect_error(text, "c.yaml:4: field conninfo: only for backend postgres (SQLite lives in "
+                       "fleetd's state directory)");
+    snprintf(text, sizeof text, "%sstorage:\n  backend: postgres\n  conninfo: x\n  path: y\n",
+             tier);
+    expect_error(text, "c.yaml:7: field path: unknown key in storage (known: backend, "
+                       "conninfo)");
+    snprintf(text, sizeof text, "%sstorage: postgres\n", tier);
+    expect_error(text, "c.yaml:4: storage: must be a mapping of keys to values");
+
     /* the document */
     snprintf(text, sizeof text, "%saccounts: []\n", tier);
     expect_error(text, "c.yaml:4: field accounts: key given twice in the center");
@@ -467,6 +506,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_full),
         cmocka_unit_test(test_defaults_and_minimal),
+        cmocka_unit_test(test_storage),
         cmocka_unit_test(test_example_file),
         cmocka_unit_test(test_build_errors),
         cmocka_unit_test(test_durations_and_times),

@@ -1,6 +1,8 @@
 /* Unit tests of libstore (src/libstore/store_sqlite.c): round trips of every
  * field, updates, purges, nodes, meta, atomicity of batches, the schema
- * version check, bulk insert speed, and a kill -9 crash test (a forked child
+ * version check and the migration of a version-1 database, accounting
+ * records (written with job updates in one transaction, loaded by end
+ * time) and the admin log, bulk insert speed, and a kill -9 crash test (a forked child
  * writes in a loop and is killed at random moments; every write it had
  * acknowledged must survive, intact, in a database that passes
  * PRAGMA integrity_check). */
@@ -15,6 +17,7 @@
 #include <cmocka.h>
 
 #include <errno.h>
+#include <math.h>
 #include <libpq-fe.h>
 #include <signal.h>
 #include <sqlite3.h>
@@ -101,7 +104,7 @@ static int setup_pg(void **state)
     if (setup(state) != 0)
         return -1;
     g_pg = 1;
-    pg_raw_exec("DROP TABLE IF EXISTS jobs, nodes, meta, photos");
+    pg_raw_exec("DROP TABLE IF EXISTS jobs, nodes, meta, photos, accounting, admin_log");
     return 0;
 }
 
@@ -806,12 +809,17 @@ static void test_schema_version(void **state)
     s = store_open_sqlite(f->path, err, sizeof err);
     assert_null(s);
     printf("store: newer schema: %s\n", err);
-    assert_non_null(strstr(err, "state.db: schema version 99 is newer than this gpufleet "
-                                "supports (1)"));
+    char want[128];
+    snprintf(want, sizeof want, "state.db: schema version 99 is newer than this gpufleet "
+                                "supports (%d)", STORE_SCHEMA_VERSION);
+    assert_non_null(strstr(err, want));
     raw_text(f->path, "SELECT value FROM meta WHERE key = 'schema_version'", txt, sizeof txt);
     assert_string_equal(txt, "99");
     /* back to the current version: opens again */
-    raw_exec(f->path, "UPDATE meta SET value = 1 WHERE key = 'schema_version'");
+    char sql[128];
+    snprintf(sql, sizeof sql, "UPDATE meta SET value = %d WHERE key = 'schema_version'",
+             STORE_SCHEMA_VERSION);
+    raw_exec(f->path, sql);
     s = open_ok(f->path);
     store_close(s);
     raw_exec(f->path, "UPDATE meta SET value = 0 WHERE key = 'schema_version'");
@@ -855,8 +863,13 @@ static void test_pg_schema(void **state)
     pg_raw_exec("UPDATE meta SET value = 99 WHERE key = 'schema_version'");
     assert_null(store_open_pg(g_pg_dsn, err, sizeof err));
     printf("store[postgresql]: newer schema: %s\n", err);
-    assert_non_null(strstr(err, "schema version 99 is newer than this gpufleet supports (1)"));
-    pg_raw_exec("UPDATE meta SET value = 1 WHERE key = 'schema_version'");
+    char want[128], sql[128];
+    snprintf(want, sizeof want, "schema version 99 is newer than this gpufleet supports (%d)",
+             STORE_SCHEMA_VERSION);
+    assert_non_null(strstr(err, want));
+    snprintf(sql, sizeof sql, "UPDATE meta SET value = %d WHERE key = 'schema_version'",
+             STORE_SCHEMA_VERSION);
+    pg_raw_exec(sql);
     s = open_ok(NULL);
     int64_t v = 0;
     assert_int_equal(store_meta_get(s, "schema_version", &v, err, sizeof err), 1);
@@ -867,7 +880,7 @@ static void test_pg_schema(void **state)
     assert_non_null(strstr(err, "invalid schema version 0"));
 
     /* tables of these names without a schema version: someone else's */
-    pg_raw_exec("DROP TABLE IF EXISTS jobs, nodes, meta");
+    pg_raw_exec("DROP TABLE IF EXISTS jobs, nodes, meta, accounting, admin_log");
     pg_raw_exec("CREATE TABLE jobs (id INTEGER PRIMARY KEY, blob BYTEA)");
     assert_null(store_open_pg(g_pg_dsn, err, sizeof err));
     assert_non_null(strstr(err, "not a gpufleet state database"));
@@ -878,6 +891,353 @@ static void test_pg_schema(void **state)
     assert_non_null(strstr(err, "cannot connect"));
     assert_null(store_open_pg(NULL, err, sizeof err));
     assert_null(store_open_pg("host=/nonexistent/dir", NULL, 0));
+}
+
+/* ---- accounting records and the admin log ------------------------------------- */
+
+/* A record whose every field is a function of (job, run). */
+static void make_usage(store_usage *u, int64_t job, int32_t run, int64_t end)
+{
+    memset(u, 0, sizeof *u);
+    u->job_id = job;
+    u->run = run;
+    u->uid = 1000 + (uint32_t)(job % 7);
+    snprintf(u->user, sizeof u->user, "user%lld", (long long)(job % 7));
+    snprintf(u->project, sizeof u->project, "proj-%lld \"数据\"", (long long)(job % 3));
+    snprintf(u->tier, sizeof u->tier, "%s", job % 2 ? "university" : "startup");
+    snprintf(u->org, sizeof u->org, "org-%lld", (long long)(job % 5));
+    snprintf(u->qos, sizeof u->qos, "%s", run ? "high" : "normal");
+    snprintf(u->pool, sizeof u->pool, "%s", job % 2 ? "h100" : "h200");
+    snprintf(u->allocation, sizeof u->allocation, "%s", job % 4 ? "spring" : "");
+    u->state = run ? STORE_COMPLETED : STORE_REQUEUED;
+    u->gpus = 8 * (int32_t)(1 + job % 4);
+    u->nodes = 1 + (int32_t)(job % 4);
+    snprintf(u->nodelist, sizeof u->nodelist, "gpu-%03lld,gpu-%03lld", (long long)job,
+             (long long)job + 1);
+    u->submit_time = end - 7200;
+    u->start_time = end - 3600 - job;
+    u->end_time = end;
+    u->exit_code = run ? (int32_t)(job % 3) : -1;
+    u->gpu_seconds = (int64_t)u->gpus * (u->end_time - u->start_time);
+    u->rate = job % 2 ? 1.0 : 1.4;
+    u->charge = (double)u->gpu_seconds * u->rate;
+}
+
+static int usage_equal(const store_usage *a, const store_usage *b)
+{
+    return a->job_id == b->job_id && a->run == b->run && a->uid == b->uid &&
+           strcmp(a->user, b->user) == 0 && strcmp(a->project, b->project) == 0 &&
+           strcmp(a->tier, b->tier) == 0 && strcmp(a->org, b->org) == 0 &&
+           strcmp(a->qos, b->qos) == 0 && strcmp(a->pool, b->pool) == 0 &&
+           strcmp(a->allocation, b->allocation) == 0 && a->state == b->state &&
+           a->gpus == b->gpus && a->nodes == b->nodes && strcmp(a->nodelist, b->nodelist) == 0 &&
+           a->submit_time == b->submit_time && a->start_time == b->start_time &&
+           a->end_time == b->end_time && a->exit_code == b->exit_code &&
+           a->gpu_seconds == b->gpu_seconds && a->rate == b->rate && a->charge == b->charge;
+}
+
+typedef struct usage_vec {
+    store_usage v[64];
+    int n, stop_after;
+} usage_vec;
+
+static int collect_usage(const store_usage *u, void *arg)
+{
+    usage_vec *c = arg;
+    if (c->n < 64)
+        c->v[c->n] = *u;
+    c->n++;
+    return c->n == c->stop_after;
+}
+
+/* Records round-trip every field (reals exactly), load in (end_time, job,
+ * run) order within [since, until), and a record written again replaces the
+ * first. */
+static void test_usage_records(void **state)
+{
+    fixture *f = *state;
+    char err[512] = "";
+    store *s = open_ok(f->path);
+    store_usage u[10];
+    /* written out of end-time order, two runs of job 5 */
+    for (int i = 0; i < 10; i++)
+        make_usage(&u[i], 1 + (i * 7) % 10, i == 9 ? 1 : 0, 1700000000 + ((i * 3) % 10) * 100);
+    make_usage(&u[9], 5, 1, 1700000950);
+    u[3].charge = 1.0 / 3.0; /* a real that needs all 17 digits */
+    memset(u[4].user, 'x', sizeof u[4].user); /* no NUL: stored up to its end */
+    u[4].user[sizeof u[4].user - 1] = 'y';
+    assert_int_equal(store_usage_insert(s, u, 10, err, sizeof err), 0);
+    usage_vec c = {.stop_after = -1};
+    assert_int_equal(store_usage_load(s, 0, INT64_MAX, collect_usage, &c, err, sizeof err), 10);
+    assert_int_equal(c.n, 10);
+    for (int i = 1; i < 10; i++)
+        assert_true(c.v[i - 1].end_time < c.v[i].end_time ||
+                    (c.v[i - 1].end_time == c.v[i].end_time &&
+                     c.v[i - 1].job_id <= c.v[i].job_id));
+    for (int i = 0; i < 10; i++) {
+        int found = 0;
+        for (int k = 0; k < 10; k++) {
+            if (c.v[k].job_id != u[i].job_id || c.v[k].run != u[i].run)
+                continue;
+            found = 1;
+            if (i == 4) {
+                assert_int_equal(strlen(c.v[k].user), sizeof u[4].user - 1);
+                c.v[k].user[sizeof c.v[k].user - 1] = 'y';
+                assert_memory_equal(c.v[k].user, u[4].user, sizeof u[4].user);
+                memcpy(c.v[k].user, u[4].user, sizeof u[4].user);
+                c.v[k].user[sizeof u[4].user - 1] = '\0';
+                u[4].user[sizeof u[4].user - 1] = '\0';
+            }
+            assert_true(usage_equal(&c.v[k], &u[i]));
+        }
+        assert_true(found);
+    }
+    /* a window: [1700000300, 1700000600) holds the ends 300, 400, 500 */
+    c = (usage_vec){.stop_after = -1};
+    assert_int_equal(store_usage_load(s, 1700000300, 1700000600, collect_usage, &c, err,
+                                      sizeof err),
+                     3);
+    assert_int_equal(c.v[0].end_time, 1700000300);
+    assert_int_equal(c.v[2].end_time, 1700000500);
+    /* stop early */
+    c = (usage_vec){.stop_after = 2};
+    assert_int_equal(store_usage_load(s, 0, INT64_MAX, collect_usage, &c, err, sizeof err), 2);
+    /* written again: replaced, not doubled */
+    store_usage again = u[0];
+    again.charge = 42.5;
+    again.exit_code = 9;
+    assert_int_equal(store_usage_insert(s, &again, 1, err, sizeof err), 0);
+    c = (usage_vec){.stop_after = -1};
+    assert_int_equal(store_usage_load(s, 0, INT64_MAX, collect_usage, &c, err, sizeof err), 10);
+    int seen = 0;
+    for (int k = 0; k < 10; k++)
+        if (c.v[k].job_id == again.job_id && c.v[k].run == again.run) {
+            assert_true(usage_equal(&c.v[k], &again));
+            seen++;
+        }
+    assert_int_equal(seen, 1);
+    /* bad records are the caller's error, named, and nothing is written */
+    store_usage bad[2] = {u[1], u[2]};
+    bad[0].job_id = 500;
+    bad[1].job_id = 0;
+    assert_int_equal(store_usage_insert(s, bad, 2, err, sizeof err), -1);
+    assert_non_null(strstr(err, "job id must be positive"));
+    bad[1].job_id = 501;
+    bad[1].charge = NAN;
+    assert_int_equal(store_usage_insert(s, bad, 2, err, sizeof err), -1);
+    assert_non_null(strstr(err, "finite"));
+    assert_int_equal(store_usage_insert(s, NULL, 2, err, sizeof err), -1);
+    assert_int_equal(store_usage_insert(s, NULL, 0, err, sizeof err), 0);
+    assert_int_equal(store_usage_load(s, 0, INT64_MAX, NULL, NULL, err, sizeof err), -1);
+    c = (usage_vec){.stop_after = -1};
+    assert_int_equal(store_usage_load(s, 0, INT64_MAX, collect_usage, &c, err, sizeof err), 10);
+    store_close(s);
+    /* durable: a new handle reads them */
+    s = open_ok(f->path);
+    c = (usage_vec){.stop_after = -1};
+    assert_int_equal(store_usage_load(s, 0, INT64_MAX, collect_usage, &c, err, sizeof err), 10);
+    store_close(s);
+}
+
+/* A finished job and its record become durable together: an update that
+ * fails (an unknown job) stores neither the jobs nor the records. */
+static void test_usage_with_jobs_atomic(void **state)
+{
+    fixture *f = *state;
+    char err[512] = "", spec[3][4096];
+    store *s = open_ok(f->path);
+    store_job j[3];
+    for (int i = 0; i < 3; i++)
+        make_job(&j[i], 10 + i, 0, spec[i], sizeof spec[i], 100);
+    assert_int_equal(store_jobs_insert(s, j, 2, err, sizeof err), 0);
+    for (int i = 0; i < 3; i++) {
+        j[i].state = STORE_COMPLETED;
+        j[i].end_time = 1700003600;
+        j[i].spec_json = NULL;
+    }
+    store_usage u[3];
+    for (int i = 0; i < 3; i++)
+        make_usage(&u[i], 10 + i, 0, 1700003600);
+    /* job 12 was never inserted: the whole call fails */
+    assert_int_equal(store_jobs_update_usage(s, j, 3, u, 3, err, sizeof err), -1);
+    assert_non_null(strstr(err, "no such job"));
+    usage_vec c = {.stop_after = -1};
+    assert_int_equal(store_usage_load(s, 0, INT64_MAX, collect_usage, &c, err, sizeof err), 0);
+    store_job got;
+    memset(&got, 0, sizeof got);
+    assert_int_equal(store_job_get(s, 10, &got, err, sizeof err), 1);
+    assert_int_equal(got.state, STORE_PENDING);
+    free(got.spec_json);
+    /* a bad record fails it too, before anything is written */
+    u[1].state = 99;
+    assert_int_equal(store_jobs_update_usage(s, j, 2, u, 2, err, sizeof err), -1);
+    assert_non_null(strstr(err, "state out of range"));
+    u[1].state = STORE_COMPLETED;
+    /* both valid: both stored */
+    assert_int_equal(store_jobs_update_usage(s, j, 2, u, 2, err, sizeof err), 0);
+    assert_int_equal(store_usage_load(s, 0, INT64_MAX, collect_usage, &c, err, sizeof err), 2);
+    memset(&got, 0, sizeof got);
+    assert_int_equal(store_job_get(s, 11, &got, err, sizeof err), 1);
+    assert_int_equal(got.state, STORE_COMPLETED);
+    free(got.spec_json);
+    /* records outlive the purge of their jobs */
+    assert_int_equal(store_jobs_delete_before(s, INT64_MAX, err, sizeof err), 2);
+    c = (usage_vec){.stop_after = -1};
+    assert_int_equal(store_usage_load(s, 0, INT64_MAX, collect_usage, &c, err, sizeof err), 2);
+    store_close(s);
+}
+
+typedef struct admin_vec {
+    int64_t seq[8], at[8];
+    char kind[8][32], body[8][256];
+    int n;
+} admin_vec;
+
+static int collect_admin(int64_t seq, int64_t at, const char *kind, const char *body, void *arg)
+{
+    admin_vec *c = arg;
+    if (c->n < 8) {
+        c->seq[c->n] = seq;
+        c->at[c->n] = at;
+        snprintf(c->kind[c->n], sizeof c->kind[c->n], "%s", kind);
+        snprintf(c->body[c->n], sizeof c->body[c->n], "%s", body);
+    }
+    c->n++;
+    return 0;
+}
+
+static void test_admin_log(void **state)
+{
+    fixture *f = *state;
+    char err[512] = "";
+    store *s = open_ok(f->path);
+    int64_t seq[3];
+    assert_int_equal(store_admin_append(s, 1700000000, "member",
+                                        "{\"user\":\"민지\",\"project\":\"p1\"}", &seq[0], err,
+                                        sizeof err),
+                     0);
+    assert_int_equal(store_admin_append(s, 1700000001, "allocation",
+                                        "{\"name\":\"spring\",\"gpu_hours\":12.5}", &seq[1], err,
+                                        sizeof err),
+                     0);
+    assert_int_equal(store_admin_append(s, 1700000002, "member", "{\"user\":\"x\"}", NULL, err,
+                                        sizeof err),
+                     0);
+    assert_true(seq[1] > seq[0]);
+    assert_int_equal(store_admin_append(s, 1, "", "{}", NULL, err, sizeof err), -1);
+    assert_int_equal(store_admin_append(s, 1, "member", NULL, NULL, err, sizeof err), -1);
+    store_close(s);
+    s = open_ok(f->path);
+    admin_vec c = {0};
+    assert_int_equal(store_admin_load(s, collect_admin, &c, err, sizeof err), 3);
+    assert_int_equal(c.seq[0], seq[0]);
+    assert_int_equal(c.seq[1], seq[1]);
+    assert_true(c.seq[2] > c.seq[1]);
+    assert_int_equal(c.at[1], 1700000001);
+    assert_string_equal(c.kind[0], "member");
+    assert_string_equal(c.body[0], "{\"user\":\"민지\",\"project\":\"p1\"}");
+    assert_string_equal(c.kind[1], "allocation");
+    assert_string_equal(c.body[2], "{\"user\":\"x\"}");
+    store_close(s);
+}
+
+/* The version-1 schema as released (frozen: the migration starts from it). */
+static const char *const v1_sqlite =
+    "CREATE TABLE meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL) WITHOUT ROWID;"
+    "CREATE TABLE jobs (id INTEGER PRIMARY KEY, array_job_id INTEGER NOT NULL,"
+    " array_task_id INTEGER NOT NULL, uid INTEGER NOT NULL, gid INTEGER NOT NULL,"
+    " username TEXT NOT NULL, account TEXT NOT NULL, name TEXT NOT NULL, pool TEXT NOT NULL,"
+    " qos TEXT NOT NULL, state INTEGER NOT NULL CHECK (state BETWEEN 0 AND 8),"
+    " held INTEGER NOT NULL CHECK (held IN (0, 1)), submit_time INTEGER NOT NULL,"
+    " start_time INTEGER NOT NULL, end_time INTEGER NOT NULL, time_limit INTEGER NOT NULL,"
+    " gpus INTEGER NOT NULL, nodes INTEGER NOT NULL, exit_code INTEGER NOT NULL,"
+    " restarts INTEGER NOT NULL, nodelist TEXT NOT NULL, gpu_seconds INTEGER NOT NULL,"
+    " spec_json TEXT);"
+    "CREATE INDEX jobs_end_time ON jobs (end_time) WHERE end_time > 0;"
+    "CREATE TABLE nodes (name TEXT PRIMARY KEY, state INTEGER NOT NULL,"
+    " reason TEXT NOT NULL) WITHOUT ROWID;"
+    "INSERT INTO meta VALUES ('schema_version', 1), ('next_job_id', 8);"
+    "INSERT INTO jobs VALUES (7, 0, -1, 1000, 100, 'alice', 'p1', 'train', 'h100', 'normal',"
+    " 2, 0, 1700000000, 1700000060, 1700003660, 7200, 8, 0, 0, 0, 'gpu-001', 28800,"
+    " '{\"wrap\":\"x\"}');"
+    "INSERT INTO nodes VALUES ('gpu-001', 1, 'maintenance');"
+    "PRAGMA application_id = 1195789396;";
+
+/* After the migration: every v1 row intact, the new tables usable. */
+static void check_migrated(store *s)
+{
+    char err[512] = "";
+    int64_t v = 0;
+    assert_int_equal(store_meta_get(s, "schema_version", &v, err, sizeof err), 1);
+    assert_int_equal(v, STORE_SCHEMA_VERSION);
+    assert_int_equal(store_meta_get(s, "next_job_id", &v, err, sizeof err), 1);
+    assert_int_equal(v, 8);
+    store_job got;
+    memset(&got, 0, sizeof got);
+    assert_int_equal(store_job_get(s, 7, &got, err, sizeof err), 1);
+    assert_string_equal(got.user, "alice");
+    assert_int_equal(got.gpu_seconds, 28800);
+    assert_string_equal(got.spec_json, "{\"wrap\":\"x\"}");
+    free(got.spec_json);
+    nodes_vec n = {.stop_after = -1};
+    assert_int_equal(store_nodes_load(s, collect_node, &n, err, sizeof err), 1);
+    assert_string_equal(n.v[0].reason, "maintenance");
+    store_usage u;
+    make_usage(&u, 7, 0, 1700003660);
+    assert_int_equal(store_usage_insert(s, &u, 1, err, sizeof err), 0);
+    usage_vec c = {.stop_after = -1};
+    assert_int_equal(store_usage_load(s, 0, INT64_MAX, collect_usage, &c, err, sizeof err), 1);
+    assert_true(usage_equal(&c.v[0], &u));
+    assert_int_equal(store_admin_append(s, 1, "member", "{}", NULL, err, sizeof err), 0);
+}
+
+static void test_migrate_v1(void **state)
+{
+    fixture *f = *state;
+    raw_exec(f->path, v1_sqlite);
+    store *s = open_ok(f->path);
+    check_migrated(s);
+    store_close(s);
+    char txt[64];
+    raw_text(f->path, "SELECT value FROM meta WHERE key = 'schema_version'", txt, sizeof txt);
+    assert_int_equal(atoi(txt), STORE_SCHEMA_VERSION);
+    /* opening again migrates nothing more */
+    s = open_ok(f->path);
+    usage_vec c = {.stop_after = -1};
+    char err[512];
+    assert_int_equal(store_usage_load(s, 0, INT64_MAX, collect_usage, &c, err, sizeof err), 1);
+    store_close(s);
+}
+
+static void test_pg_migrate_v1(void **state)
+{
+    (void)state;
+    pg_raw_exec(
+        "CREATE TABLE meta (key TEXT PRIMARY KEY, value BIGINT NOT NULL);"
+        "CREATE TABLE jobs (id BIGINT PRIMARY KEY, array_job_id BIGINT NOT NULL,"
+        " array_task_id BIGINT NOT NULL, uid BIGINT NOT NULL, gid BIGINT NOT NULL,"
+        " username TEXT NOT NULL, account TEXT NOT NULL, name TEXT NOT NULL, pool TEXT NOT NULL,"
+        " qos TEXT NOT NULL, state BIGINT NOT NULL CHECK (state BETWEEN 0 AND 8),"
+        " held BIGINT NOT NULL CHECK (held IN (0, 1)), submit_time BIGINT NOT NULL,"
+        " start_time BIGINT NOT NULL, end_time BIGINT NOT NULL, time_limit BIGINT NOT NULL,"
+        " gpus BIGINT NOT NULL, nodes BIGINT NOT NULL, exit_code BIGINT NOT NULL,"
+        " restarts BIGINT NOT NULL, nodelist TEXT NOT NULL, gpu_seconds BIGINT NOT NULL,"
+        " spec_json TEXT);"
+        "CREATE INDEX jobs_end_time ON jobs (end_time) WHERE end_time > 0;"
+        "CREATE TABLE nodes (name TEXT PRIMARY KEY, state BIGINT NOT NULL, reason TEXT NOT NULL);"
+        "INSERT INTO meta VALUES ('schema_version', 1), ('next_job_id', 8);"
+        "INSERT INTO jobs VALUES (7, 0, -1, 1000, 100, 'alice', 'p1', 'train', 'h100', 'normal',"
+        " 2, 0, 1700000000, 1700000060, 1700003660, 7200, 8, 0, 0, 0, 'gpu-001', 28800,"
+        " '{\"wrap\":\"x\"}');"
+        "INSERT INTO nodes VALUES ('gpu-001', 1, 'maintenance');");
+    store *s = open_ok(NULL);
+    check_migrated(s);
+    store_close(s);
+    s = open_ok(NULL);
+    usage_vec c = {.stop_after = -1};
+    char err[512];
+    assert_int_equal(store_usage_load(s, 0, INT64_MAX, collect_usage, &c, err, sizeof err), 1);
+    store_close(s);
 }
 
 static void test_bad_arguments(void **state)
@@ -1270,6 +1630,10 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_nodes, setup, teardown),
         cmocka_unit_test_setup_teardown(test_reopen_keeps_everything, setup, teardown),
         cmocka_unit_test_setup_teardown(test_schema_version, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_usage_records, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_usage_with_jobs_atomic, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_admin_log, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_migrate_v1, setup, teardown),
         cmocka_unit_test_setup_teardown(test_bad_arguments, setup, teardown),
         cmocka_unit_test_setup_teardown(test_crash_kill9, setup, teardown),
     };
@@ -1288,6 +1652,10 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_nodes, setup_pg, teardown),
         cmocka_unit_test_setup_teardown(test_reopen_keeps_everything, setup_pg, teardown),
         cmocka_unit_test_setup_teardown(test_pg_schema, setup_pg, teardown),
+        cmocka_unit_test_setup_teardown(test_usage_records, setup_pg, teardown),
+        cmocka_unit_test_setup_teardown(test_usage_with_jobs_atomic, setup_pg, teardown),
+        cmocka_unit_test_setup_teardown(test_admin_log, setup_pg, teardown),
+        cmocka_unit_test_setup_teardown(test_pg_migrate_v1, setup_pg, teardown),
     };
     g_pg_dsn = getenv("GPUFLEET_PG_DSN");
     if (!g_pg_dsn || !*g_pg_dsn) {

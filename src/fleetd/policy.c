@@ -1,0 +1,1346 @@
+/*
+ * policy.c: the center's policy in the live controller, and accounting.
+ *
+ * With `fleetd --center FILE` the controller drives libsched's policy layer
+ * (src/libsched/acct.h) as the simulator does (src/sim/sim_center.c):
+ *
+ *   submit    the job's project must exist and its user be a member (or the
+ *             user's default project is taken), its QOS must exist and its
+ *             limits hold, and its allocation must cover its worst-case cost
+ *             (acct_admit); a refusal is a 4xx naming the field.
+ *   passes    before each pass, fair share and priorities are recomputed at
+ *             most every calc_period, and pending jobs are gated by QOS
+ *             running limits and by their allocation's state (held with the
+ *             pending reason "qos_limit" or "allocation").
+ *   starts, ends   charge the policy layer (acct_job_start, acct_job_end).
+ *
+ * Accounting works with or without a center: every run of a job that ends
+ * (or is requeued) becomes an accounting record (store.h: store_usage),
+ * written in the same transaction as the job's final state. At startup,
+ * and on `fleet admin reload`, the policy state is rebuilt from the records:
+ * each recorded run is charged at its end to its member's fair-share usage
+ * (acct_charge, decayed from then to now) and to the allocation it drew on
+ * (acct_alloc_charge); running jobs are admitted and started again at their
+ * start times, in time order with the records; pending jobs are admitted
+ * again now. So fair share and allocations survive a restart.
+ *
+ * Operators change the center with the admin log (store_admin_append):
+ * memberships and allocations set through the API are entries applied over
+ * the center file at every (re)build, so they survive restarts and reloads.
+ *
+ * The routes (fleet usage, fleet admin) are in policy_api.c; what both
+ * share is in policy_internal.h.
+ *
+ * Cost: a pass adds O(J) over the controller's jobs plus O(Q log Q) to sort
+ * the Q pending jobs in queue order for the gate; a recomputation adds
+ * acct_fairshare_update (O(N log N) over the tree) and sched_reprioritize.
+ * A pol_rebuild reads the accounting records since the decay horizon, O(R log R).
+ */
+#include <inttypes.h>
+#include <jansson.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "policy_internal.h"
+#include "trace.h"
+
+/* ---- small helpers -------------------------------------------------------- */
+
+static void *xcalloc(size_t n, size_t sz)
+{
+    void *p = calloc(n ? n : 1, sz);
+    if (!p)
+        abort(); /* out of memory, as in the rest of the controller */
+    return p;
+}
+
+static void *xrealloc(void *p, size_t n)
+{
+    p = realloc(p, n ? n : 1);
+    if (!p)
+        abort();
+    return p;
+}
+
+/* strdup that aborts on out of memory; NULL gives "". */
+static char *xstrdup(const char *s)
+{
+    char *d = strdup(s ? s : "");
+    if (!d)
+        abort();
+    return d;
+}
+
+/* "key": number, or null for a value JSON cannot hold (an infinite LF). */
+void pol_kv_num(jsonw *w, const char *k, double v)
+{
+    jsonw_key(w, k);
+    if (!isfinite(v)) {
+        jsonw_null(w);
+        return;
+    }
+    char b[40];
+    snprintf(b, sizeof b, "%.10g", v);
+    jsonw_raw(w, b);
+}
+
+const char *pol_level_name(int level)
+{
+    switch (level) {
+    case ACCT_CENTER: return "center";
+    case ACCT_TIER: return "tier";
+    case ACCT_ORG: return "organization";
+    case ACCT_PROJECT: return "project";
+    case ACCT_MEMBER: return "member";
+    }
+    return "unknown";
+}
+
+int policy_enabled(const ctl *c)
+{
+    return c->pol && c->pol->a;
+}
+
+/* ---- pools: charge rates and node sizes ----------------------------------- */
+
+/* The charge rate of every pool (read again from the cluster file: the
+ * scheduler keeps pools, not prices) and the largest node of each pool.
+ * O(pools + nodes). */
+static int load_pools(ctl *c, struct policy *p, char *err, size_t errlen)
+{
+    int np = sched_pool_count(c->s);
+    p->npools = np;
+    p->rates = xcalloc((size_t)np, sizeof *p->rates);
+    p->pool_gpus = xcalloc((size_t)np, sizeof *p->pool_gpus);
+    for (int i = 0; i < np; i++)
+        p->rates[i] = 1.0;
+    char *buf;
+    size_t len;
+    cluster_desc cd;
+    cluster_desc_init(&cd);
+    if (trace_slurp(c->o.config, &buf, &len, err, errlen) != 0)
+        return -1;
+    int rc = cluster_yaml_parse(buf, len, c->o.config, &cd, err, errlen);
+    free(buf);
+    for (size_t i = 0; rc == 0 && i < cd.npools; i++) {
+        int k = sched_pool_find(c->s, cd.pools[i].name);
+        if (k >= 0)
+            p->rates[k] = cd.pools[i].charge_rate;
+    }
+    cluster_desc_free(&cd);
+    for (int n = 0; n < sched_node_count(c->s); n++) {
+        sched_node_info ni;
+        sched_node_get(c->s, n, &ni);
+        int k = sched_pool_find(c->s, ni.pool);
+        if (k >= 0 && ni.gpus > p->pool_gpus[k])
+            p->pool_gpus[k] = ni.gpus;
+    }
+    return rc;
+}
+
+/* The charge rate of a pool; 1 for an unknown index. */
+static double pool_rate(const struct policy *p, int pool)
+{
+    return pool >= 0 && pool < p->npools ? p->rates[pool] : 1.0;
+}
+
+/* ---- building a center: the file, then the admin log over it ------------- */
+
+/* "FILE:LINE" of an entry, or words for an entry set through the API. */
+static void where(char *buf, size_t len, const char *fname, int64_t line)
+{
+    if (line > 0)
+        snprintf(buf, len, "%s:%" PRId64, fname, line);
+    else
+        snprintf(buf, len, "%s: an allocation set through the API", fname);
+}
+
+/* The center of a description, on this cluster: as the simulator's
+ * sim_center_build, with fleetd's charge rates. NULL with "FILE:LINE: field
+ * NAME: reason" in err. O(A + U + M + Q + L) acct calls. */
+static acct_center *build_center(ctl *c, const center_desc *cd, const char *fname, char *err,
+                                 size_t errlen)
+{
+    struct policy *p = c->pol;
+    char e[ACCT_ERRLEN], at[4200];
+    acct_center *a = acct_create(cd->name);
+    if (!a)
+        abort();
+    int np = sched_pool_count(c->s);
+    const char **names = xcalloc((size_t)np, sizeof *names);
+    int32_t *node = xcalloc(cd->naccounts, sizeof *node);
+    int32_t *user = xcalloc(cd->nusers, sizeof *user);
+    for (int i = 0; i < np; i++)
+        names[i] = sched_pool_name(c->s, i);
+    if (acct_set_pools(a, np, names, p->rates, sched_total_gpus(c->s), e, sizeof e) != 0) {
+        snprintf(err, errlen, "%s: %s", fname, e);
+        goto fail;
+    }
+    acct_priority_config pc;
+    acct_priority_defaults(&pc);
+    const center_priority *pr = &cd->priority;
+    if (pr->w_age >= 0) pc.w_age = pr->w_age;
+    if (pr->w_fairshare >= 0) pc.w_fairshare = pr->w_fairshare;
+    if (pr->w_size >= 0) pc.w_size = pr->w_size;
+    if (pr->w_qos >= 0) pc.w_qos = pr->w_qos;
+    if (pr->max_age >= 0) pc.max_age = pr->max_age;
+    if (pr->half_life >= 0) pc.half_life = pr->half_life;
+    if (pr->calc_period >= 0) pc.calc_period = pr->calc_period;
+    if (pr->favor_small >= 0) pc.favor_small = pr->favor_small;
+    if (acct_set_priority(a, &pc, e, sizeof e) != 0) {
+        snprintf(err, errlen, "%s: field priority: %s", fname, e);
+        goto fail;
+    }
+    for (size_t i = 0; i < cd->nqos; i++) {
+        const center_qos *q = &cd->qos[i];
+        acct_qos_def d;
+        memset(&d, 0, sizeof d);
+        snprintf(d.name, sizeof d.name, "%s", q->name);
+        d.priority = q->priority;
+        d.max_wall = q->max_wall;
+        d.max_gpus_per_user = q->max_gpus_per_user;
+        d.max_gpus_per_project = q->max_gpus_per_project;
+        d.preempt = q->preempt;
+        if (acct_qos_add(a, &d, e, sizeof e) < 0) {
+            snprintf(err, errlen, "%s:%" PRId64 ": field name: %s", fname, q->line, e);
+            goto fail;
+        }
+    }
+    if (cd->default_qos >= 0)
+        acct_qos_set_default(a, cd->default_qos);
+    for (size_t i = 0; i < cd->naccounts; i++) {
+        const center_account *ca = &cd->accounts[i];
+        int parent = ca->parent >= 0 ? node[ca->parent] : 0;
+        node[i] = acct_account_add(a, parent, ca->level, ca->name, ca->shares, e, sizeof e);
+        if (node[i] < 0) {
+            snprintf(err, errlen, "%s:%" PRId64 ": field name: %s", fname, ca->line, e);
+            goto fail;
+        }
+    }
+    for (size_t i = 0; i < cd->nusers; i++) {
+        const center_user *u = &cd->users[i];
+        user[i] = acct_user_add(a, u->name, u->uid, e, sizeof e);
+        if (user[i] < 0) {
+            snprintf(err, errlen, "%s:%" PRId64 ": field name: %s", fname, u->line, e);
+            goto fail;
+        }
+    }
+    for (size_t i = 0; i < cd->nmembers; i++) {
+        const center_member *m = &cd->members[i];
+        const center_user *u = &cd->users[m->user];
+        if (acct_member_add(a, user[m->user], node[m->project], u->shares, e, sizeof e) < 0) {
+            snprintf(err, errlen, "%s:%" PRId64 ": field projects: %s", fname, u->line, e);
+            goto fail;
+        }
+    }
+    for (size_t i = 0; i < cd->nusers; i++)
+        acct_user_set_default(a, user[i], node[cd->users[i].default_project]);
+    for (size_t i = 0; i < cd->nallocs; i++) {
+        const center_alloc *ca = &cd->allocs[i];
+        acct_alloc_def d;
+        memset(&d, 0, sizeof d);
+        snprintf(d.name, sizeof d.name, "%s", ca->name);
+        d.account = ca->account >= 0 ? node[ca->account] : 0;
+        d.start = ca->start;
+        d.end = ca->end;
+        d.gpu_hours = ca->gpu_hours;
+        if (ca->pools[0] && sched_pool_mask(c->s, ca->pools, 1, &d.pools, e, sizeof e) != 0) {
+            where(at, sizeof at, fname, ca->pools_line);
+            snprintf(err, errlen, "%s: field pools: %s", at, e);
+            goto fail;
+        }
+        if (acct_alloc_add(a, &d, e, sizeof e) < 0) {
+            where(at, sizeof at, fname, ca->line);
+            snprintf(err, errlen, "%s: field name: %s", at, e);
+            goto fail;
+        }
+    }
+    free(names);
+    free(node);
+    free(user);
+    return a;
+fail:
+    free(names);
+    free(node);
+    free(user);
+    acct_destroy(a);
+    return NULL;
+}
+
+/* A time in an API request: Unix seconds or a date as the center file
+ * writes them. 0, or -1 with a message naming the field. */
+static int json_time(json_t *v, const char *field, int64_t *out, char *err, size_t errlen)
+{
+    if (json_is_integer(v)) {
+        *out = (int64_t)json_integer_value(v);
+        return 0;
+    }
+    const char *s = json_string_value(v);
+    if (s && center_parse_time(s, strlen(s), out) == 0)
+        return 0;
+    snprintf(err, errlen, "%s: a time (Unix seconds, 2025-03-01 or 2025-03-01T12:00:00Z)", field);
+    return -1;
+}
+
+/* Applies an "allocation" entry to a description: the allocation of that
+ * name is replaced field by field (what the entry leaves out is kept), or
+ * appended (then account and gpu_hours are required; an absent start or end
+ * is open). Pool names are checked against the cluster s, so that an entry
+ * that no longer applies is skipped, not fatal to the build. field receives
+ * the entry's field at fault. 0 or -1. */
+static int apply_alloc(const sched *s, center_desc *cd, json_t *o, char *field, size_t fieldlen,
+                       char *err, size_t errlen)
+{
+    static const char *const keys[] = {"name", "account", "gpu_hours", "pools", "start", "end"};
+    const char *key;
+    json_t *v;
+    json_object_foreach(o, key, v)
+    {
+        size_t k = 0;
+        while (k < sizeof keys / sizeof keys[0] && strcmp(key, keys[k]) != 0)
+            k++;
+        if (k == sizeof keys / sizeof keys[0]) {
+            snprintf(field, fieldlen, "%s", key);
+            snprintf(err, errlen, "%s: unknown field (known: name, account, gpu_hours, pools, "
+                                  "start, end)", key);
+            return -1;
+        }
+    }
+    const char *name = json_string_value(json_object_get(o, "name"));
+    if (!name || !*name || strlen(name) >= TRACE_NAMELEN) {
+        snprintf(field, fieldlen, "name");
+        snprintf(err, errlen, "name: the allocation's name is required (at most %d bytes)",
+                 TRACE_NAMELEN - 1);
+        return -1;
+    }
+    center_alloc *al = NULL;
+    for (size_t i = 0; i < cd->nallocs && !al; i++)
+        if (strcmp(cd->allocs[i].name, name) == 0)
+            al = &cd->allocs[i];
+    center_alloc fresh;
+    int is_new = al == NULL;
+    if (is_new) {
+        memset(&fresh, 0, sizeof fresh);
+        snprintf(fresh.name, sizeof fresh.name, "%s", name);
+        fresh.start = INT64_MIN;
+        fresh.end = INT64_MAX;
+        fresh.account = -2; /* required */
+        fresh.gpu_hours = -1;
+        al = &fresh;
+    }
+    center_alloc next = *al;
+    json_t *acc = json_object_get(o, "account");
+    if (acc) {
+        const char *an = json_string_value(acc);
+        int32_t idx = -2;
+        if (an && (strcmp(an, cd->name[0] ? cd->name : "center") == 0))
+            idx = -1;
+        for (size_t i = 0; an && idx == -2 && i < cd->naccounts; i++)
+            if (strcmp(cd->accounts[i].name, an) == 0)
+                idx = (int32_t)i;
+        if (idx == -2) {
+            snprintf(field, fieldlen, "account");
+            snprintf(err, errlen, "account: no account \"%s\" in the center", an ? an : "");
+            return -1;
+        }
+        next.account = idx;
+    }
+    json_t *gh = json_object_get(o, "gpu_hours");
+    if (gh) {
+        if (!json_is_number(gh) || !isfinite(json_number_value(gh)) ||
+            json_number_value(gh) < 0 || json_number_value(gh) > 1e15) {
+            snprintf(field, fieldlen, "gpu_hours");
+            snprintf(err, errlen, "gpu_hours: a number between 0 and 1e15");
+            return -1;
+        }
+        next.gpu_hours = json_number_value(gh);
+    }
+    json_t *pools = json_object_get(o, "pools");
+    if (pools) {
+        const char *ps = json_string_value(pools);
+        if (!ps || strlen(ps) >= sizeof next.pools) {
+            snprintf(field, fieldlen, "pools");
+            snprintf(err, errlen, "pools: pool names joined by '|' (\"\" for any pool)");
+            return -1;
+        }
+        uint64_t mask;
+        char e[SCHED_ERRLEN];
+        if (*ps && sched_pool_mask(s, ps, 1, &mask, e, sizeof e) != 0) {
+            snprintf(field, fieldlen, "pools");
+            snprintf(err, errlen, "pools: %s", e);
+            return -1;
+        }
+        snprintf(next.pools, sizeof next.pools, "%s", ps);
+        next.pools_line = 0;
+    }
+    static const char *const tk[2] = {"start", "end"};
+    int64_t *tv[2] = {&next.start, &next.end};
+    for (int k = 0; k < 2; k++) {
+        json_t *t = json_object_get(o, tk[k]);
+        if (t && !json_is_null(t) && json_time(t, tk[k], tv[k], err, errlen) != 0) {
+            snprintf(field, fieldlen, "%s", tk[k]);
+            return -1;
+        }
+        if (t && json_is_null(t))
+            *tv[k] = k ? INT64_MAX : INT64_MIN;
+    }
+    if (next.account == -2 || next.gpu_hours < 0) {
+        snprintf(field, fieldlen, "%s", next.account == -2 ? "account" : "gpu_hours");
+        snprintf(err, errlen, "%s: required for a new allocation", field);
+        return -1;
+    }
+    if (next.end <= next.start) {
+        snprintf(field, fieldlen, "end");
+        snprintf(err, errlen, "end: the period must end after it starts");
+        return -1;
+    }
+    next.line = 0;
+    if (!is_new) {
+        *al = next;
+        return 0;
+    }
+    cd->allocs = xrealloc(cd->allocs, (cd->nallocs + 1) * sizeof *cd->allocs);
+    cd->allocs[cd->nallocs++] = next;
+    return 0;
+}
+
+/* Applies a "member" entry to a built center: the user (added, with its uid,
+ * if the center does not know it) becomes a member of the project; with
+ * "default": true the project becomes the user's default. 0, or -1 with the
+ * field at fault (an existing membership is an error: "already a member"). */
+static int apply_member(acct_center *a, json_t *o, char *field, size_t fieldlen, char *err,
+                        size_t errlen)
+{
+    static const char *const keys[] = {"user", "uid", "project", "shares", "default"};
+    const char *key;
+    json_t *v;
+    json_object_foreach(o, key, v)
+    {
+        size_t k = 0;
+        while (k < sizeof keys / sizeof keys[0] && strcmp(key, keys[k]) != 0)
+            k++;
+        if (k == sizeof keys / sizeof keys[0]) {
+            snprintf(field, fieldlen, "%s", key);
+            snprintf(err, errlen, "%s: unknown field (known: user, uid, project, shares, "
+                                  "default)", key);
+            return -1;
+        }
+    }
+    const char *un = json_string_value(json_object_get(o, "user"));
+    const char *pn = json_string_value(json_object_get(o, "project"));
+    json_t *uid = json_object_get(o, "uid"), *sh = json_object_get(o, "shares");
+    json_t *def = json_object_get(o, "default");
+    if (!un || !*un) {
+        snprintf(field, fieldlen, "user");
+        snprintf(err, errlen, "user: the user's name is required");
+        return -1;
+    }
+    if (uid && (!json_is_integer(uid) || json_integer_value(uid) < 0 ||
+                json_integer_value(uid) > 4294967295LL)) {
+        snprintf(field, fieldlen, "uid");
+        snprintf(err, errlen, "uid: a Unix uid (0 .. 4294967295)");
+        return -1;
+    }
+    if (sh && (!json_is_number(sh) || !(json_number_value(sh) >= 0) ||
+               json_number_value(sh) > ACCT_SHARES_MAX)) {
+        snprintf(field, fieldlen, "shares");
+        snprintf(err, errlen, "shares: a number between 0 and %g", ACCT_SHARES_MAX);
+        return -1;
+    }
+    if (def && !json_is_boolean(def)) {
+        snprintf(field, fieldlen, "default");
+        snprintf(err, errlen, "default: true or false");
+        return -1;
+    }
+    int p = pn ? acct_account_find(a, pn) : -1;
+    if (p < 0 || acct_node_level(a, p) != ACCT_PROJECT) {
+        snprintf(field, fieldlen, "project");
+        if (p < 0)
+            snprintf(err, errlen, "project: no project \"%s\" in the center", pn ? pn : "");
+        else
+            snprintf(err, errlen, "project: %s is a %s, not a project", pn,
+                     pol_level_name(acct_node_level(a, p)));
+        return -1;
+    }
+    char e[ACCT_ERRLEN];
+    int u = acct_user_find(a, un);
+    if (u < 0) {
+        u = acct_user_add(a, un, uid ? (int64_t)json_integer_value(uid) : -1, e, sizeof e);
+        if (u < 0) {
+            snprintf(field, fieldlen, "%s", strstr(e, "uid") ? "uid" : "user");
+            snprintf(err, errlen, "%s: %s", field, e);
+            return -1;
+        }
+    }
+    if (acct_member_add(a, u, p, sh ? json_number_value(sh) : 1.0, e, sizeof e) < 0) {
+        snprintf(field, fieldlen, "project");
+        snprintf(err, errlen, "project: %s", e);
+        return -1;
+    }
+    if (def && json_is_true(def))
+        acct_user_set_default(a, u, p);
+    return 0;
+}
+
+/* The center of the file text buf, with every admin log entry applied over
+ * it and then `extra` (kind, body; NULL for none). Log entries that no longer
+ * apply (the file changed under them) are skipped with a warning; `extra`
+ * must apply, or the call fails naming its field. NULL with err (and field,
+ * for extra) on failure. */
+acct_center *pol_make_center(ctl *c, const char *buf, size_t len, const admin_entry *extra,
+                                char *field, size_t fieldlen, char *err, size_t errlen)
+{
+    struct policy *p = c->pol;
+    const char *fname = c->o.center;
+    center_desc cd;
+    center_desc_init(&cd);
+    field[0] = '\0';
+    if (center_yaml_parse(buf, len, fname, &cd, err, errlen) != 0) {
+        center_desc_free(&cd);
+        snprintf(field, fieldlen, "center");
+        return NULL;
+    }
+    size_t total = p->nlog + (extra ? 1 : 0);
+    json_t **bodies = xcalloc(total, sizeof *bodies);
+    for (size_t i = 0; i < total; i++) {
+        const admin_entry *en = i < p->nlog ? &p->log[i] : extra;
+        json_error_t je;
+        bodies[i] = json_loads(en->body, 0, &je);
+        if (!bodies[i] || !json_is_object(bodies[i])) {
+            json_decref(bodies[i]);
+            bodies[i] = NULL;
+            if (en == extra) {
+                snprintf(err, errlen, "body: must be a JSON object");
+                goto fail;
+            }
+            fprintf(stderr, "fleetd: admin log entry %zu: not a JSON object; skipped\n", i + 1);
+        }
+    }
+    char f[64], e[512];
+    for (size_t i = 0; i < total; i++) {
+        const admin_entry *en = i < p->nlog ? &p->log[i] : extra;
+        if (!bodies[i] || strcmp(en->kind, "allocation") != 0)
+            continue;
+        if (apply_alloc(c->s, &cd, bodies[i], f, sizeof f, e, sizeof e) != 0) {
+            if (en == extra) {
+                snprintf(field, fieldlen, "%s", f);
+                snprintf(err, errlen, "%s", e);
+                goto fail;
+            }
+            fprintf(stderr, "fleetd: admin log entry %zu (allocation): %s; skipped\n", i + 1, e);
+        }
+    }
+    acct_center *a = build_center(c, &cd, fname, err, errlen);
+    if (!a) {
+        snprintf(field, fieldlen, "center");
+        goto fail;
+    }
+    for (size_t i = 0; i < total; i++) {
+        const admin_entry *en = i < p->nlog ? &p->log[i] : extra;
+        if (!bodies[i] || strcmp(en->kind, "member") != 0)
+            continue;
+        if (apply_member(a, bodies[i], f, sizeof f, e, sizeof e) != 0) {
+            if (en == extra) {
+                snprintf(field, fieldlen, "%s", f);
+                snprintf(err, errlen, "%s", e);
+                acct_destroy(a);
+                goto fail;
+            }
+            if (!strstr(e, "already a member"))
+                fprintf(stderr, "fleetd: admin log entry %zu (member): %s; skipped\n", i + 1, e);
+        }
+    }
+    for (size_t i = 0; i < total; i++)
+        json_decref(bodies[i]);
+    free(bodies);
+    center_desc_free(&cd);
+    return a;
+fail:
+    for (size_t i = 0; i < total; i++)
+        json_decref(bodies[i]);
+    free(bodies);
+    center_desc_free(&cd);
+    return NULL;
+}
+
+int pol_admin_entry_add(int64_t seq, int64_t at, const char *kind, const char *body,
+                            void *arg)
+{
+    (void)seq;
+    (void)at;
+    struct policy *p = arg;
+    if (p->nlog == p->caplog) {
+        p->caplog = p->caplog ? 2 * p->caplog : 16;
+        p->log = xrealloc(p->log, p->caplog * sizeof *p->log);
+    }
+    p->log[p->nlog++] = (admin_entry){xstrdup(kind), xstrdup(body)};
+    return 0;
+}
+
+/* ---- a job's policy record ----------------------------------------------- */
+
+static struct fpol *pol_of(fjob *j)
+{
+    if (!j->pol) {
+        j->pol = xcalloc(1, sizeof *j->pol);
+        acct_job_init(&j->pol->aj);
+    }
+    return j->pol;
+}
+
+void policy_job_free(fjob *j)
+{
+    if (j && j->pol) {
+        free(j->pol->why);
+        free(j->pol);
+        j->pol = NULL;
+    }
+}
+
+/* The GPUs a job asks for, as acct counts them: its GPU count, or nodes x
+ * GPUs per node, or for whole nodes the nodes x the largest node of the
+ * pools it may use (its worst case). O(pools). */
+static int32_t job_gpus(const struct policy *p, const fjob *j)
+{
+    const sched_job *sj = &j->sj;
+    if (sj->nodes <= 0)
+        return sj->gpus;
+    if (sj->gpus_per_node > 0)
+        return sj->nodes * sj->gpus_per_node;
+    int32_t most = 0;
+    for (int k = 0; k < p->npools; k++)
+        if ((sj->pools == 0 || (sj->pools >> k & 1)) && p->pool_gpus[k] > most)
+            most = p->pool_gpus[k];
+    return sj->nodes * most;
+}
+
+/* The acct user of a caller or a job: by uid first, then by name. -1 if
+ * the center does not know it. O(1) expected. */
+int pol_find_user(const acct_center *a, uint32_t uid, const char *name)
+{
+    int u = acct_user_find_uid(a, uid);
+    return u >= 0 ? u : acct_user_find(a, name);
+}
+
+/* Fills a job's acct request from its names (project, user, QOS), against
+ * the current center, as it was submitted at `submit` with pools `pools`.
+ * A name the center no longer has leaves the job refused: -1 with the
+ * reason in *why (malloc'd). */
+static int job_request(ctl *c, fjob *j, uint64_t pools, char **why)
+{
+    struct policy *p = c->pol;
+    acct_center *a = p->a;
+    struct fpol *fp = pol_of(j);
+    acct_job_init(&fp->aj);
+    acct_job *aj = &fp->aj;
+    char msg[ACCT_ERRLEN + 128];
+    aj->gpus = job_gpus(p, j);
+    aj->submit = j->submit_time;
+    aj->time_limit = j->sj.time_limit;
+    aj->pools = pools;
+    aj->user = pol_find_user(a, j->uid, j->user);
+    *why = NULL;
+    if (j->account && *j->account) {
+        int n = acct_account_find(a, j->account);
+        if (n < 0 || acct_node_level(a, n) != ACCT_PROJECT) {
+            snprintf(msg, sizeof msg, "project %s is no longer in the center", j->account);
+            *why = xstrdup(msg);
+            return -1;
+        }
+        aj->project = n;
+    }
+    if (j->qos && *j->qos) {
+        aj->qos = acct_qos_find(a, j->qos);
+        if (aj->qos < 0) {
+            snprintf(msg, sizeof msg, "QOS %s is no longer in the center", j->qos);
+            *why = xstrdup(msg);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+/* The job's priority, its account in the scheduler and, when admission
+ * narrowed them, its pools: a pending job already in the scheduler's queue
+ * is taken out and queued again with the new pools. O(1), or a resubmission. */
+static void apply_admission(ctl *c, fjob *j, int64_t now, int queued)
+{
+    acct_job *aj = &j->pol->aj;
+    j->sj.account = (uint32_t)aj->project;
+    j->sj.priority = acct_job_priority(c->pol->a, aj, now);
+    if (aj->pools == j->sj.pools)
+        return;
+    if (!queued || j->state != FJOB_PENDING) {
+        j->sj.pools = aj->pools;
+        return;
+    }
+    sched_job saved = j->sj;
+    sched_cancel(c->s, &j->sj);
+    memset(&j->sj, 0, sizeof j->sj);
+    j->sj.id = saved.id;
+    j->sj.submit = saved.submit;
+    j->sj.time_limit = saved.time_limit;
+    j->sj.gpus = saved.gpus;
+    j->sj.nodes = saved.nodes;
+    j->sj.gpus_per_node = saved.gpus_per_node;
+    j->sj.cpus_per_gpu = saved.cpus_per_gpu;
+    j->sj.mem_per_gpu_mb = saved.mem_per_gpu_mb;
+    j->sj.user = saved.user;
+    j->sj.account = saved.account;
+    j->sj.priority = saved.priority;
+    j->sj.held = saved.held;
+    j->sj.pools = aj->pools;
+    char serr[SCHED_ERRLEN];
+    if (sched_submit(c->s, &j->sj, serr, sizeof serr) != 0)
+        fprintf(stderr, "fleetd: job %lld: queued again for its allocation's pools: %s\n",
+                (long long)j->id, serr);
+}
+
+/* Admission again (after a restart, a reload or a requeue) at time `at`:
+ * 0 and the job admitted, or -1 and the job held with the reason. */
+static int readmit(ctl *c, fjob *j, int64_t at)
+{
+    struct fpol *fp = pol_of(j);
+    char *why = NULL;
+    int was_refused = fp->why != NULL;
+    free(fp->why);
+    fp->why = NULL;
+    int wait = POL_WAIT_ACCOUNT;
+    if (job_request(c, j, fp->req_pools, &why) == 0) {
+        char msg[ACCT_ERRLEN];
+        if (acct_admit(c->pol->a, &fp->aj, at, msg, sizeof msg) == 0) {
+            if (was_refused)
+                c->pol->nrefused--;
+            j->pol_wait = POL_WAIT_NONE;
+            return 0;
+        }
+        why = xstrdup(msg);
+        wait = strstr(msg, "allocation") ? POL_WAIT_ALLOC : POL_WAIT_ACCOUNT;
+    }
+    fp->why = why;
+    j->pol_wait = (int8_t)wait;
+    if (!was_refused)
+        c->pol->nrefused++;
+    return -1;
+}
+
+/* ---- rebuilding the policy state from the records ----------------------- */
+
+/* A recorded run, resolved against the center being built. */
+typedef struct hist_ev {
+    int64_t t;       /* its end */
+    int32_t node;    /* its member, else its project, else -1 */
+    int32_t alloc;   /* the allocation it drew on, or -1 */
+    double charge;
+} hist_ev;
+
+typedef struct hist_ctx {
+    acct_center *a;
+    hist_ev *v;
+    size_t n, cap;
+} hist_ctx;
+
+/* Loader callback: a record resolved against the center being built (its
+ * member, else its project; its allocation), kept if it charges anything. */
+static int hist_cb(const store_usage *u, void *arg)
+{
+    hist_ctx *h = arg;
+    if (!(u->charge > 0))
+        return 0;
+    int project = u->project[0] ? acct_account_find(h->a, u->project) : -1;
+    if (project >= 0 && acct_node_level(h->a, project) != ACCT_PROJECT)
+        project = -1;
+    int user = pol_find_user(h->a, u->uid, u->user);
+    int member = project >= 0 && user >= 0 ? acct_member_find(h->a, user, project) : -1;
+    hist_ev e = {u->end_time, member >= 0 ? member : project,
+                 u->allocation[0] ? acct_alloc_find(h->a, u->allocation) : -1, u->charge};
+    if (e.node < 0 && e.alloc < 0)
+        return 0;
+    if (h->n == h->cap) {
+        h->cap = h->cap ? 2 * h->cap : 1024;
+        h->v = xrealloc(h->v, h->cap * sizeof *h->v);
+    }
+    h->v[h->n++] = e;
+    return 0;
+}
+
+/* How far back the records matter: usage decays below 2^-40 after 40
+ * half-lives; an allocation counts every run since it started. */
+static int64_t history_since(const acct_center *a, int64_t now)
+{
+    const acct_priority_config *pc = acct_priority(a);
+    int64_t since = INT64_MIN;
+    if (pc->half_life > 0 && pc->half_life < INT64_MAX / 80 && now > INT64_MIN / 2)
+        since = now - 40 * pc->half_life;
+    for (int i = 0; i < acct_alloc_count(a); i++) {
+        int64_t s = acct_alloc_get(a, i)->start;
+        if (s < since)
+            since = s;
+    }
+    return since;
+}
+
+/* Orders running jobs by start time, then id. */
+static int by_start(const void *x, const void *y)
+{
+    const fjob *a = *(fjob *const *)x, *b = *(fjob *const *)y;
+    if (a->start_time != b->start_time)
+        return a->start_time < b->start_time ? -1 : 1;
+    return (a->id > b->id) - (a->id < b->id);
+}
+
+/* acct_prio_arg.job_of: the acct_job of a controller job (an fjob begins
+ * with its sched_job), NULL without a policy record. */
+static const acct_job *job_of(const sched_job *sj, void *arg)
+{
+    (void)arg;
+    const fjob *j = (const fjob *)sj;
+    return j->pol ? &j->pol->aj : NULL;
+}
+
+/* Fair Tree over the usage at `now`, and every pending job's priority. */
+static void recalc(ctl *c, int64_t now)
+{
+    struct policy *p = c->pol;
+    acct_fairshare_update(p->a, now);
+    acct_prio_arg arg = {p->a, now, job_of, NULL};
+    sched_reprioritize(c->s, acct_sched_priority, &arg);
+    p->last_calc = now;
+    p->calcs++;
+}
+
+/*
+ * Makes na the center and rebuilds its state: the recorded runs since the
+ * decay horizon and the running jobs' starts are replayed in time order (a
+ * record charged at its end to its member and allocation, a running job
+ * admitted and started at its start time), then the pending jobs are
+ * admitted again now, in id order, and priorities recomputed. The records
+ * are read before anything changes: on a store error the old center stays
+ * and na is freed (-1). O(R log R + J log J) for R records, J jobs.
+ */
+int pol_rebuild(ctl *c, acct_center *na, int64_t now, char *err, size_t errlen)
+{
+    struct policy *p = c->pol;
+    hist_ctx h = {na, NULL, 0, 0};
+    if (store_usage_load(c->st, history_since(na, now), INT64_MAX, hist_cb, &h, err, errlen) <
+        0) {
+        free(h.v);
+        acct_destroy(na);
+        return -1;
+    }
+    acct_destroy(p->a);
+    p->a = na;
+    p->nrefused = 0;
+    size_t nrun = 0;
+    for (size_t i = 0; i < c->nall; i++) {
+        fjob *j = c->all[i];
+        if (j->state != FJOB_PENDING && j->state != FJOB_RUNNING) {
+            policy_job_free(j);
+            continue;
+        }
+        struct fpol *fp = pol_of(j);
+        free(fp->why);
+        fp->why = NULL;
+        j->pol_wait = POL_WAIT_NONE;
+        acct_job_init(&fp->aj);
+        nrun += j->state == FJOB_RUNNING;
+    }
+    fjob **run = xcalloc(nrun, sizeof *run);
+    size_t k = 0;
+    for (size_t i = 0; i < c->nall; i++)
+        if (c->all[i]->state == FJOB_RUNNING)
+            run[k++] = c->all[i];
+    qsort(run, nrun, sizeof *run, by_start);
+    size_t i = 0;
+    k = 0;
+    while (i < h.n || k < nrun) {
+        if (k == nrun || (i < h.n && h.v[i].t <= run[k]->start_time)) {
+            const hist_ev *e = &h.v[i++];
+            if (e->node >= 0)
+                acct_charge(na, e->node, e->charge, e->t);
+            if (e->alloc >= 0)
+                acct_alloc_charge(na, e->alloc, e->charge);
+            continue;
+        }
+        fjob *j = run[k++];
+        if (readmit(c, j, j->start_time) != 0)
+            fprintf(stderr, "fleetd: job %lld runs outside the policy: %s\n", (long long)j->id,
+                    j->pol->why);
+        j->sj.account = (uint32_t)j->pol->aj.project;
+        acct_job_start(na, &j->pol->aj, j->sj.pool, j->sj.alloced_gpus, j->start_time);
+        j->pol_wait = POL_WAIT_NONE;
+    }
+    /* running jobs never wait: a refusal above is a log line, not a hold */
+    for (k = 0; k < nrun; k++)
+        if (run[k]->pol->why) {
+            free(run[k]->pol->why);
+            run[k]->pol->why = NULL;
+            p->nrefused--;
+        }
+    free(run);
+    free(h.v);
+    for (i = 0; i < c->nall; i++) {
+        fjob *j = c->all[i];
+        if (j->state != FJOB_PENDING)
+            continue;
+        if (readmit(c, j, now) == 0)
+            apply_admission(c, j, now, 1);
+    }
+    recalc(c, now);
+    c->sched_dirty = 1;
+    return 0;
+}
+
+/* ---- life cycle ------------------------------------------------------------- */
+
+int policy_init(ctl *c, char *err, size_t errlen)
+{
+    struct policy *p = xcalloc(1, sizeof *p);
+    c->pol = p;
+    if (load_pools(c, p, err, errlen) != 0)
+        return -1;
+    if (!c->o.center)
+        return 0;
+    char f[64];
+    if (trace_slurp(c->o.center, &p->buf, &p->len, err, errlen) != 0)
+        return -1;
+    if (store_admin_load(c->st, pol_admin_entry_add, p, err, errlen) < 0)
+        return -1;
+    acct_center *na = pol_make_center(c, p->buf, p->len, NULL, f, sizeof f, err, errlen);
+    if (!na)
+        return -1;
+    /* the pools each recovered job asked for (its spec's, not yet narrowed) */
+    for (size_t i = 0; i < c->nall; i++) {
+        fjob *j = c->all[i];
+        if (j->state == FJOB_PENDING || j->state == FJOB_RUNNING)
+            pol_of(j)->req_pools = j->sj.pools;
+    }
+    int64_t now = ctl_now();
+    if (pol_rebuild(c, na, now, err, errlen) != 0)
+        return -1;
+    fprintf(stderr, "fleetd: center %s: %d accounts and members, %d users, %d QOS, "
+                    "%d allocations; %zu jobs held by the policy\n",
+            c->o.center, acct_node_count(p->a), acct_user_count(p->a), acct_qos_count(p->a),
+            acct_alloc_count(p->a), p->nrefused);
+    return 0;
+}
+
+void policy_destroy(ctl *c)
+{
+    struct policy *p = c->pol;
+    if (!p)
+        return;
+    acct_destroy(p->a);
+    free(p->rates);
+    free(p->pool_gpus);
+    free(p->recs);
+    free(p->buf);
+    for (size_t i = 0; i < p->nlog; i++) {
+        free(p->log[i].kind);
+        free(p->log[i].body);
+    }
+    free(p->log);
+    free(p->scratch);
+    free(p->gate);
+    free(p->hold);
+    free(p);
+    c->pol = NULL;
+}
+
+/* The storage section of a center file, for fleetd's main before the
+ * controller opens its store. See ctl.h. */
+int policy_read_storage(const char *path, int *postgres, char *conninfo, size_t len, char *err,
+                        size_t errlen)
+{
+    char *buf;
+    size_t n;
+    *postgres = 0;
+    if (trace_slurp(path, &buf, &n, err, errlen) != 0)
+        return -1;
+    center_desc cd;
+    center_desc_init(&cd);
+    int rc = center_yaml_parse(buf, n, path, &cd, err, errlen);
+    free(buf);
+    if (rc == 0 && cd.storage.backend == CENTER_STORE_POSTGRES) {
+        *postgres = 1;
+        snprintf(conninfo, len, "%s", cd.storage.conninfo);
+    }
+    center_desc_free(&cd);
+    return rc;
+}
+
+/* ---- submit ----------------------------------------------------------------- */
+
+/* The projects of a user, "a, b, c", for messages. */
+static void user_projects(const acct_center *a, int user, char *buf, size_t len)
+{
+    size_t o = 0;
+    buf[0] = '\0';
+    for (int n = 0; n < acct_node_count(a); n++) {
+        if (acct_node_level(a, n) != ACCT_MEMBER || acct_user_find(a, acct_node_name(a, n)) != user)
+            continue;
+        int w = snprintf(buf + o, len - o, "%s%s", o ? ", " : "",
+                         acct_node_name(a, acct_node_parent(a, n)));
+        if (w < 0 || (size_t)w >= len - o)
+            break;
+        o += (size_t)w;
+    }
+}
+
+int policy_admit(ctl *c, jobspec *js, fjob **jobs, size_t n, const http_req *r, char *field,
+                 size_t fieldlen, char *err, size_t errlen)
+{
+    struct policy *p = c->pol;
+    if (!policy_enabled(c))
+        return 0;
+    acct_center *a = p->a;
+    int64_t now = ctl_now();
+    char names[1024];
+    int u = pol_find_user(a, r->uid, r->user);
+    if (u < 0) {
+        snprintf(field, fieldlen, "account");
+        snprintf(err, errlen, "user %s (uid %u) is not a member of any project of this center",
+                 r->user, (unsigned)r->uid);
+        return -1;
+    }
+    int project;
+    if (js->account[0]) {
+        project = acct_account_find(a, js->account);
+        if (project < 0 || acct_node_level(a, project) != ACCT_PROJECT) {
+            snprintf(field, fieldlen, "account");
+            if (project < 0)
+                snprintf(err, errlen, "no project %s in this center", js->account);
+            else
+                snprintf(err, errlen, "%s is a %s, not a project", js->account,
+                         pol_level_name(acct_node_level(a, project)));
+            return -1;
+        }
+        if (acct_member_find(a, u, project) < 0) {
+            user_projects(a, u, names, sizeof names);
+            snprintf(field, fieldlen, "account");
+            snprintf(err, errlen, "user %s is not a member of project %s (member of: %s)",
+                     acct_user_name(a, u), js->account, names[0] ? names : "none");
+            return -1;
+        }
+    } else {
+        project = acct_user_default(a, u);
+        if (project == ACCT_NONE) {
+            snprintf(field, fieldlen, "account");
+            snprintf(err, errlen, "user %s has no default project: name one with --account",
+                     acct_user_name(a, u));
+            return -1;
+        }
+        snprintf(js->account, sizeof js->account, "%s", acct_node_name(a, project));
+    }
+    int qos = -1;
+    if (js->qos[0]) {
+        qos = acct_qos_find(a, js->qos);
+        if (qos < 0) {
+            size_t o = 0;
+            names[0] = '\0';
+            for (int q = 0; q < acct_qos_count(a) && o < sizeof names; q++)
+                o += (size_t)snprintf(names + o, sizeof names - o, "%s%s", q ? ", " : "",
+                                      acct_qos_get(a, q)->name);
+            snprintf(field, fieldlen, "qos");
+            snprintf(err, errlen, "no QOS %s in this center (%s%s)", js->qos,
+                     names[0] ? "known: " : "none defined", names);
+            return -1;
+        }
+    } else if (acct_qos_default(a) >= 0) {
+        /* the default, written into the job (a name too long for the job's
+         * field stays implicit: the default at every admission) */
+        const char *dn = acct_qos_get(a, acct_qos_default(a))->name;
+        size_t dl = strlen(dn);
+        if (dl < sizeof js->qos) {
+            memcpy(js->qos, dn, dl);
+            js->qos[dl] = '\0';
+        }
+    }
+    const acct_qos_def *qd = acct_qos_get(a, qos >= 0 ? qos : acct_qos_default(a));
+    size_t admitted = 0;
+    for (size_t i = 0; i < n; i++) {
+        fjob *j = jobs[i];
+        j->account = ctl_intern(c, js->account);
+        j->qos = ctl_intern(c, js->qos);
+        struct fpol *fp = pol_of(j);
+        acct_job *aj = &fp->aj;
+        acct_job_init(aj);
+        aj->project = project;
+        aj->user = u;
+        aj->qos = qos;
+        aj->gpus = job_gpus(p, j);
+        aj->submit = j->submit_time;
+        aj->time_limit = j->sj.time_limit;
+        aj->pools = j->sj.pools;
+        fp->req_pools = j->sj.pools;
+        /* the field of the rule that refuses, in acct_admit's order */
+        const char *f = "account";
+        if (qd && qd->max_wall > 0 && aj->time_limit > qd->max_wall)
+            f = "time_limit";
+        else if (qd && ((qd->max_gpus_per_user > 0 && aj->gpus > qd->max_gpus_per_user) ||
+                        (qd->max_gpus_per_project > 0 && aj->gpus > qd->max_gpus_per_project)))
+            f = "gpus";
+        if (acct_admit(a, aj, now, err, errlen) != 0) {
+            snprintf(field, fieldlen, "%s", f);
+            for (size_t k = 0; k < admitted; k++)
+                acct_job_cancel(a, &jobs[k]->pol->aj, now);
+            for (size_t k = 0; k <= i; k++)
+                policy_job_free(jobs[k]);
+            return -1;
+        }
+        admitted++;
+        apply_admission(c, j, now, 0);
+    }
+    return 0;
+}
+
+void policy_job_dropped(ctl *c, fjob *j)
+{
+    if (policy_enabled(c) && j->pol)
+        acct_job_cancel(c->pol->a, &j->pol->aj, ctl_now());
+}
+
+/* ---- scheduling ----------------------------------------------------------- */
+
+/* The scheduler's queue order (libsched: priority, then submit time, then
+ * id, then submission sequence). */
+static int queue_cmp(const void *x, const void *y)
+{
+    const sched_job *a = &(*(fjob *const *)x)->sj, *b = &(*(fjob *const *)y)->sj;
+    if (a->priority != b->priority)
+        return a->priority > b->priority ? -1 : 1;
+    if (a->submit != b->submit)
+        return a->submit < b->submit ? -1 : 1;
+    if (a->id != b->id)
+        return a->id < b->id ? -1 : 1;
+    return (a->seq > b->seq) - (a->seq < b->seq);
+}
+
+void policy_before_pass(ctl *c, int64_t now)
+{
+    struct policy *p = c->pol;
+    if (!policy_enabled(c))
+        return;
+    acct_center *a = p->a;
+    /* jobs whose admission failed after a restart or reload: again (an
+     * allocation may have been raised since) */
+    if (p->nrefused) {
+        for (size_t i = 0; i < c->nall; i++) {
+            fjob *j = c->all[i];
+            if (j->state == FJOB_PENDING && j->pol && j->pol->why && readmit(c, j, now) == 0)
+                apply_admission(c, j, now, 1);
+        }
+    }
+    int64_t period = acct_priority(a)->calc_period;
+    if (period <= 0 || now - p->last_calc >= period)
+        recalc(c, now);
+    /* the gate walks the pending jobs nothing else holds, in queue order */
+    size_t q = 0;
+    int gating = acct_gating_needed(a);
+    for (size_t i = 0; i < c->nall; i++) {
+        fjob *j = c->all[i];
+        if (j->state != FJOB_PENDING || !j->pol)
+            continue;
+        if (!j->pol->why)
+            j->pol_wait = POL_WAIT_NONE;
+        if (gating && !j->pol->why && !j->held && !j->dep_wait && !j->array_wait) {
+            if (q == p->capscratch) {
+                p->capscratch = p->capscratch ? 2 * p->capscratch : 1024;
+                p->scratch = xrealloc(p->scratch, p->capscratch * sizeof *p->scratch);
+                p->gate = xrealloc(p->gate, p->capscratch * sizeof *p->gate);
+                p->hold = xrealloc(p->hold, p->capscratch * sizeof *p->hold);
+            }
+            p->scratch[q++] = j;
+        }
+    }
+    if (q) {
+        qsort(p->scratch, q, sizeof *p->scratch, queue_cmp);
+        for (size_t i = 0; i < q; i++)
+            p->gate[i] = &p->scratch[i]->pol->aj;
+        acct_gate(a, p->gate, q, now, p->hold);
+        for (size_t i = 0; i < q; i++) {
+            int h = p->hold[i];
+            p->scratch[i]->pol_wait = (int8_t)(h == ACCT_HOLD_NONE ? POL_WAIT_NONE
+                                               : acct_hold_permanent(h) ? POL_WAIT_ALLOC
+                                                                        : POL_WAIT_QOS);
+        }
+    }
+    for (size_t i = 0; i < c->nall; i++) {
+        fjob *j = c->all[i];
+        if (j->state == FJOB_PENDING && j->pol)
+            j->sj.held = j->held || j->dep_wait || j->array_wait || j->pol_wait;
+    }
+}
+
+void policy_job_started(ctl *c, fjob *j)
+{
+    if (!policy_enabled(c) || !j->pol)
+        return;
+    acct_job_start(c->pol->a, &j->pol->aj, j->sj.pool, j->sj.alloced_gpus, j->sj.start);
+    j->pol_wait = POL_WAIT_NONE;
+}
+
+/* Queues the accounting record of a run that ends now. */
+static void push_record(ctl *c, const fjob *j, int state, int exit_code, int64_t now)
+{
+    struct policy *p = c->pol;
+    store_usage u;
+    memset(&u, 0, sizeof u);
+    u.job_id = j->id;
+    u.run = j->restarts;
+    u.uid = j->uid;
+    snprintf(u.user, sizeof u.user, "%s", j->user ? j->user : "");
+    snprintf(u.project, sizeof u.project, "%s", j->account ? j->account : "");
+    snprintf(u.qos, sizeof u.qos, "%s", j->qos ? j->qos : "");
+    int pool = j->sj.pool;
+    snprintf(u.pool, sizeof u.pool, "%s",
+             pool >= 0 && pool < sched_pool_count(c->s) ? sched_pool_name(c->s, pool) : "");
+    if (policy_enabled(c) && j->pol) {
+        const acct_job *aj = &j->pol->aj;
+        int tier = acct_node_ancestor(p->a, aj->project, ACCT_TIER);
+        int org = acct_node_ancestor(p->a, aj->project, ACCT_ORG);
+        if (aj->project != ACCT_NONE && tier >= 0)
+            snprintf(u.tier, sizeof u.tier, "%s", acct_node_name(p->a, tier));
+        if (aj->project != ACCT_NONE && org >= 0)
+            snprintf(u.org, sizeof u.org, "%s", acct_node_name(p->a, org));
+        if (aj->alloc >= 0)
+            snprintf(u.allocation, sizeof u.allocation, "%s",
+                     acct_alloc_get(p->a, aj->alloc)->name);
+    }
+    u.state = state;
+    u.gpus = j->sj.alloced_gpus;
+    u.nodes = j->sj.nalloc;
+    snprintf(u.nodelist, sizeof u.nodelist, "%s", j->nodelist ? j->nodelist : "");
+    u.submit_time = j->submit_time;
+    u.start_time = j->start_time;
+    u.end_time = now > j->start_time ? now : j->start_time;
+    u.exit_code = exit_code;
+    u.gpu_seconds = (int64_t)u.gpus * (u.end_time - u.start_time);
+    u.rate = pool_rate(p, pool);
+    u.charge = (double)u.gpu_seconds * u.rate;
+    if (p->nrecs == p->caprecs) {
+        p->caprecs = p->caprecs ? 2 * p->caprecs : 64;
+        p->recs = xrealloc(p->recs, p->caprecs * sizeof *p->recs);
+    }
+    p->recs[p->nrecs++] = u;
+}
+
+void policy_job_ending(ctl *c, fjob *j, int state, int exit_code, int64_t now)
+{
+    if (!c->pol)
+        return;
+    if (j->state == FJOB_RUNNING) {
+        push_record(c, j, state, exit_code, now);
+        if (policy_enabled(c) && j->pol)
+            acct_job_end(c->pol->a, &j->pol->aj, now);
+    } else if (j->state == FJOB_PENDING && policy_enabled(c) && j->pol) {
+        acct_job_cancel(c->pol->a, &j->pol->aj, now);
+    }
+    if (j->pol && j->pol->why) {
+        free(j->pol->why);
+        j->pol->why = NULL;
+        c->pol->nrefused--;
+    }
+    j->pol_wait = POL_WAIT_NONE;
+    if (state != STORE_REQUEUED)
+        policy_job_free(j); /* it is done with the policy: 100,000 finished jobs keep nothing */
+}
+
+void policy_job_requeued(ctl *c, fjob *j, int64_t now)
+{
+    if (!policy_enabled(c) || !j->pol)
+        return;
+    if (readmit(c, j, now) == 0)
+        apply_admission(c, j, now, 0);
+    else
+        j->sj.held = 1; /* the next pass's gate says why */
+}
+
+size_t policy_usage_pending(ctl *c, const store_usage **recs)
+{
+    *recs = c->pol ? c->pol->recs : NULL;
+    return c->pol ? c->pol->nrecs : 0;
+}
+
+void policy_usage_committed(ctl *c)
+{
+    if (c->pol)
+        c->pol->nrecs = 0;
+}
+
+/* ---- what the API shows of a job ------------------------------------------ */
+
+const char *policy_reason_name(const fjob *j)
+{
+    switch (j->pol_wait) {
+    case POL_WAIT_QOS: return "qos_limit";
+    case POL_WAIT_ALLOC: return "allocation";
+    case POL_WAIT_ACCOUNT: return "account";
+    }
+    return "";
+}
+
+void policy_job_fields(ctl *c, struct jsonw *w, const fjob *j)
+{
+    if (!policy_enabled(c))
+        return;
+    acct_center *a = c->pol->a;
+    char detail[ACCT_ERRLEN + 128] = "";
+    const struct fpol *fp = j->pol;
+    if (j->state == FJOB_PENDING && fp && j->pol_wait) {
+        if (fp->why) {
+            snprintf(detail, sizeof detail, "%s", fp->why);
+        } else if (acct_hold_explain(a, &fp->aj, ctl_now(), detail, sizeof detail) ==
+                   ACCT_HOLD_NONE) {
+            const acct_qos_def *q = acct_qos_get(a, fp->aj.qos >= 0 ? fp->aj.qos
+                                                                    : acct_qos_default(a));
+            snprintf(detail, sizeof detail,
+                     "jobs ahead of it in the queue take what QOS '%s' allows", q ? q->name : "");
+        }
+    }
+    jsonw_kv_str(w, "reason_detail", detail);
+    const char *alloc = "";
+    if (fp && (j->state == FJOB_PENDING || j->state == FJOB_RUNNING) && fp->aj.alloc >= 0)
+        alloc = acct_alloc_get(a, fp->aj.alloc)->name;
+    jsonw_kv_str(w, "allocation", alloc);
+}
+
+void policy_priority_header(ctl *c, struct jsonw *w)
+{
+    if (!policy_enabled(c))
+        return;
+    const acct_priority_config *pc = acct_priority(c->pol->a);
+    jsonw_key(w, "priority_weights");
+    jsonw_obj_open(w);
+    jsonw_kv_int(w, "age", pc->w_age);
+    jsonw_kv_int(w, "fairshare", pc->w_fairshare);
+    jsonw_kv_int(w, "size", pc->w_size);
+    jsonw_kv_int(w, "qos", pc->w_qos);
+    jsonw_obj_close(w);
+    jsonw_kv_int(w, "priority_computed_at", c->pol->last_calc);
+}
+
+void policy_priority_fields(ctl *c, struct jsonw *w, const fjob *j)
+{
+    jsonw_kv_int(w, "priority", j->sj.priority);
+    if (!policy_enabled(c) || !j->pol || j->state != FJOB_PENDING) {
+        jsonw_kv_null(w, "factors");
+        return;
+    }
+    /* as of the computation the priority in effect comes from: the last
+     * recomputation, or the job's submission if later */
+    int64_t at = j->submit_time > c->pol->last_calc ? j->submit_time : c->pol->last_calc;
+    acct_factors f;
+    acct_job_factors(c->pol->a, &j->pol->aj, at, &f);
+    jsonw_key(w, "factors");
+    jsonw_obj_open(w);
+    pol_kv_num(w, "age", f.age);
+    pol_kv_num(w, "fairshare", f.fairshare);
+    pol_kv_num(w, "size", f.size);
+    pol_kv_num(w, "qos", f.qos);
+    jsonw_kv_int(w, "nice", f.nice);
+    jsonw_kv_int(w, "priority", f.priority);
+    jsonw_obj_close(w);
+}

@@ -1,0 +1,81 @@
+/*
+ * policy_internal.h: shared by policy.c (the center's policy in the live
+ * controller, accounting records) and policy_api.c (its routes: usage
+ * reports and the operators' /v1/admin). Private to fleetd.
+ */
+#ifndef GPUFLEET_POLICY_INTERNAL_H
+#define GPUFLEET_POLICY_INTERNAL_H
+
+#include <jansson.h>
+#include <stdint.h>
+
+#include "acct.h"
+#include "center_yaml.h"
+#include "ctl_internal.h"
+#include "jsonw.h"
+
+/* Why the policy holds a pending job (fjob.pol_wait). */
+enum pol_wait {
+    POL_WAIT_NONE = 0,
+    POL_WAIT_QOS = 1,     /* a QOS running limit: "qos_limit" */
+    POL_WAIT_ALLOC = 2,   /* its allocation expired or is used up, or cannot cover it: "allocation" */
+    POL_WAIT_ACCOUNT = 3, /* its project, user or QOS is no longer in the center: "account" */
+};
+
+/* A job's policy record: what acct knows of it, the pools it asked for
+ * (before admission narrowed them to its allocation's), and why admission
+ * failed when it was admitted again after a restart or reload. */
+struct fpol {
+    acct_job aj;
+    uint64_t req_pools;
+    char *why; /* malloc'd, or NULL */
+};
+
+/* An entry of the admin log, kept in memory to rebuild the center. */
+typedef struct admin_entry {
+    char *kind, *body;
+} admin_entry;
+
+struct policy {
+    /* always: charge rates for the accounting records */
+    int npools;
+    double *rates;          /* by pool, from the cluster file's charge_rate */
+    int32_t *pool_gpus;     /* the most GPUs of one node, by pool (whole-node jobs) */
+    store_usage *recs;      /* records waiting for the next commit */
+    size_t nrecs, caprecs;
+    /* with a center */
+    acct_center *a;         /* NULL without --center */
+    char *buf;              /* the center file as last loaded successfully */
+    size_t len;
+    admin_entry *log;
+    size_t nlog, caplog;
+    int64_t last_calc;      /* when fair share and priorities were last computed */
+    int64_t calcs;
+    size_t nrefused;        /* active jobs whose admission failed: retried each pass */
+    fjob **scratch;         /* the gate's queue */
+    acct_job **gate;
+    int *hold;
+    size_t capscratch;
+};
+
+/* "key": number, or null for a value JSON cannot hold (an infinite LF). */
+void pol_kv_num(jsonw *w, const char *k, double v);
+/* "center", "tier", "organization", "project", "member". */
+const char *pol_level_name(int level);
+/* The acct user of a caller or a job: by uid first, then by name; -1 if the
+ * center does not know it. O(1) expected. */
+int pol_find_user(const acct_center *a, uint32_t uid, const char *name);
+/* The center of the file text buf (fleetd's --center), with every admin log
+ * entry applied over it and then `extra` (kind, body; NULL for none). Log
+ * entries that no longer apply are skipped with a warning; `extra` must
+ * apply. NULL with err (and the field at fault) on failure. */
+acct_center *pol_make_center(ctl *c, const char *buf, size_t len, const admin_entry *extra,
+                             char *field, size_t fieldlen, char *err, size_t errlen);
+/* Makes na the center and rebuilds the policy state from the accounting
+ * records and the active jobs (see policy.c). On a store error the old
+ * center stays, na is freed, -1. */
+int pol_rebuild(ctl *c, acct_center *na, int64_t now, char *err, size_t errlen);
+/* Appends an entry to the in-memory admin log (a store_admin_fn). */
+int pol_admin_entry_add(int64_t seq, int64_t at, const char *kind, const char *body, void *arg);
+
+#endif
