@@ -14,10 +14,11 @@
    (launched on all 1,000 nodes, its script run on the first and its end
    reported).
 
-Environment: SPOOL_BASE=DIR puts the agents' spool there (e.g. /dev/shm: a
-tmpfs; by default it lies in a temporary directory on the disk, where ext4's
-inode allocation for the few files each job creates and deletes shows up in
-profiles); AGENT_EXTRA="--cgroup none" adds options to fleet-agent.
+Environment: SPOOL_BASE=DIR puts the agents' spool there (default /dev/shm, a
+tmpfs like the agent's default spool /run/gpufleet/spool; a directory on a
+disk without a journal makes ext4's inode allocation for the few files each
+job creates and deletes show in profiles); AGENT_EXTRA="--cgroup none" adds
+options to fleet-agent.
 
 Figures are printed, never judged (timings depend on the machine)."""
 import json
@@ -47,6 +48,12 @@ def rss_mb(pid):
             if line.startswith("VmRSS:"):
                 return int(line.split()[1]) / 1024.0
     return 0.0
+
+
+def spool_base(work):
+    """Where the agents' spool goes: SPOOL_BASE, else a tmpfs (/dev/shm) as
+    the agent's default spool (/run/gpufleet/spool) is, else WORK."""
+    return os.environ.get("SPOOL_BASE") or ("/dev/shm" if os.path.isdir("/dev/shm") else work)
 
 
 def write_config(path, nodes, per_block):
@@ -79,7 +86,7 @@ class Center:
         args = [os.path.join(build, "fleet-agent"), "--controller", "unix:" + self.sock,
                 "--key-file", os.path.join(work, "state", "cluster.key"), "--emulate",
                 str(nodes), "--name", "emu", "--gpus-per-node", "8", "--gpu-model", "H100",
-                "--spool", os.path.join(os.environ.get("SPOOL_BASE", work), "spool-%d" % os.getpid())] + os.environ.get("AGENT_EXTRA", "").split()
+                "--spool", os.path.join(spool_base(work), "spool-%d" % os.getpid())] + os.environ.get("AGENT_EXTRA", "").split()
         if os.getuid() == 0:
             args.append("--allow-root")
         self.agent = subprocess.Popen(args, stdout=self.log, stderr=self.log)
@@ -97,9 +104,8 @@ class Center:
         for p in (self.agent, self.fleetd):
             p.wait()
         self.log.close()
-        if os.environ.get("SPOOL_BASE"):
-            shutil.rmtree(os.path.join(os.environ["SPOOL_BASE"], "spool-%d" % os.getpid()),
-                          ignore_errors=True)
+        shutil.rmtree(os.path.join(spool_base(self.work), "spool-%d" % os.getpid()),
+                      ignore_errors=True)
 
 
 def throughput(build, njobs):
@@ -193,8 +199,9 @@ def main():
             nodes = int(args[i + 1])
         elif args[i] == "--steady":
             steady = float(args[i + 1])
-    print("machine: %s, %d CPUs, %s" % (platform.processor() or platform.machine(),
-                                        os.cpu_count(), platform.platform()))
+    print("machine: %s, %d CPUs, %s; agent spool under %s" % (
+        platform.processor() or platform.machine(), os.cpu_count(), platform.platform(),
+        spool_base(tempfile.gettempdir())))
     throughput(build, njobs)
     scale(build, nodes, steady)
 

@@ -29,7 +29,11 @@
 #include "proto.h"
 #include "spool.h"
 
-#define AGENT_DEFAULT_SPOOL "/var/spool/gpufleet"
+/* Per-boot state (jobs die with the machine; fleetd requeues them after the
+ * node timeout), so a tmpfs: each job creates and deletes a few files, cheap
+ * there, while a disk without a journal pays ext4's search for inodes not
+ * recently deleted on every creation. */
+#define AGENT_DEFAULT_SPOOL "/run/gpufleet/spool"
 #define AGENT_DEFAULT_HEARTBEAT_MS 1000
 
 typedef struct agent agent;
