@@ -35,12 +35,16 @@
 #include <string.h>
 #include <time.h>
 
+#include <sodium.h>
+
+#include "auth.h"
 #include "ctl_internal.h"
 #include "jsonw.h"
 #include "proto.h"
 
 struct fagent {
     char name[PROTO_NAME_MAX];
+    int tcp;                 /* its last sync came over TCP */
     uint64_t last_nonce;
     uint64_t seq;            /* replies sent */
     http_req *held;          /* the sync held for a long poll, or NULL */
@@ -257,6 +261,12 @@ static void on_liveness(uv_timer_t *t)
     }
 }
 
+void agent_set_tcp_controller(ctl *c, const char *addr)
+{
+    free(c->controller_tcp);
+    c->controller_tcp = addr ? xstrdup(addr) : NULL;
+}
+
 void agent_init(ctl *c)
 {
     int nn = sched_node_count(c->s);
@@ -320,6 +330,8 @@ void agent_destroy(ctl *c)
     }
     free(c->nodes);
     c->nodes = NULL;
+    free(c->controller_tcp);
+    c->controller_tcp = NULL;
 }
 
 /* ---- launch commands ---------------------------------------------------------- */
@@ -403,7 +415,34 @@ static int spec_get(ctl *c, spec_cache *sc, fjob *j)
     return 1;
 }
 
-static int fill_launch(ctl *c, spec_cache *sc, fjob *j, int k, proto_launch *l)
+/* Jobs on nodes whose agent reached fleetd over TCP cannot use its Unix
+ * socket: they get its TCP address and a bearer token of their user
+ * (FLEET_TOKEN), valid until 10 minutes after the job's time limit, so that
+ * fleet run (and fleet itself) work inside them. The token travels in the
+ * launch like the rest of the job's request: MAC'd, not encrypted. */
+static void job_controller(ctl *c, const fjob *j, int tcp, proto_launch *l)
+{
+    if (!tcp || !c->controller_tcp) {
+        snprintf(l->controller, sizeof l->controller, "%s",
+                 c->o.controller ? c->o.controller : "");
+        return;
+    }
+    snprintf(l->controller, sizeof l->controller, "%s", c->controller_tcp);
+    char tok[AUTH_TOKEN_MAX], var[AUTH_TOKEN_MAX + 16];
+    if (auth_token_create(c->o.key, j->user, j->uid, 0,
+                          j->start_time + j->time_limit + 600, tok, sizeof tok) != 0)
+        return; /* a user name tokens cannot carry: fleet inside the job has none */
+    snprintf(var, sizeof var, "FLEET_TOKEN=%s", tok);
+    sodium_memzero(tok, sizeof tok);
+    char **env = realloc(l->env, (size_t)(l->nenv + 1) * sizeof *env);
+    if (!env)
+        abort();
+    l->env = env;
+    l->env[l->nenv++] = xstrdup(var);
+    sodium_memzero(var, sizeof var);
+}
+
+static int fill_launch(ctl *c, spec_cache *sc, fjob *j, int k, int tcp, proto_launch *l)
 {
     if (!spec_get(c, sc, j))
         return -1;
@@ -449,7 +488,7 @@ static int fill_launch(ctl *c, spec_cache *sc, fjob *j, int k, proto_launch *l)
     l->total_gpus = j->sj.alloced_gpus;
     l->array_job_id = j->array_job_id;
     l->array_task_id = j->array_job_id ? j->array_task_id : -1;
-    snprintf(l->controller, sizeof l->controller, "%s", c->o.controller ? c->o.controller : "");
+    job_controller(c, j, tcp, l);
     return 0;
 }
 
@@ -509,7 +548,7 @@ static void *grow(void *arr, int32_t *cap, int32_t n, size_t sz)
 }
 
 /* Commands for every node of a held sync. Returns how many commands. */
-static size_t compose(ctl *c, const proto_sync *m, proto_reply *out)
+static size_t compose(ctl *c, const proto_sync *m, int tcp, proto_reply *out)
 {
     size_t ncmds = 0;
     spec_cache sc;
@@ -591,7 +630,7 @@ static size_t compose(ctl *c, const proto_sync *m, proto_reply *out)
                     continue; /* its GPUs are still busy: at a later sync */
             }
             proto_launch l;
-            if (fill_launch(c, &sc, j, k, &l) != 0) {
+            if (fill_launch(c, &sc, j, k, tcp, &l) != 0) {
                 ctl_job_finish(c, j, FJOB_FAILED, -1);
                 q--; /* it left fn->jobs */
                 continue;
@@ -633,7 +672,7 @@ static int answer_if(ctl *c, fagent *a, int force)
     http_req *r = a->held;
     proto_reply rep;
     memset(&rep, 0, sizeof rep);
-    size_t n = compose(c, a->msg, &rep);
+    size_t n = compose(c, a->msg, a->tcp, &rep);
     if (n == 0 && !force) {
         proto_reply_free(&rep);
         return 0;
@@ -864,6 +903,7 @@ void agent_sync(ctl *c, http_req *r)
         c->agents[c->nagents++] = a;
     }
     a->last_nonce = nonce;
+    a->tcp = r->is_tcp;
     /* reply numbers go on from the agent's newest, also after a restart of ours */
     if (m->last_seq > a->seq)
         a->seq = m->last_seq;

@@ -96,6 +96,9 @@ int policy_read_storage(const char *path, int *postgres, char *conninfo, size_t 
 void ctl_destroy(ctl *c);
 /* Commits and answers everything queued (before a clean stop). */
 void ctl_flush(ctl *c);
+/* Jobs on nodes whose agent talks TCP reach fleetd at addr ("HOST:PORT")
+ * with a bearer token of their user (agent.c). */
+void agent_set_tcp_controller(ctl *c, const char *addr);
 /* The HTTP handler: routes every /v1 request (see api.c). */
 void ctl_http_handler(http_req *r, void *arg);
 

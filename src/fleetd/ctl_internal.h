@@ -68,6 +68,7 @@ struct ctl {
     uv_timer_t liveness;
     uint64_t started_ms;     /* loop time at start: grace for agents to return */
     uint64_t start_ns;       /* wall clock at start, for stale nonces */
+    char *controller_tcp;    /* "HOST:PORT" for jobs on TCP agents' nodes, or NULL */
     /* policy and accounting (policy.c) */
     struct policy *pol;
 };

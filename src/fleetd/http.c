@@ -84,6 +84,7 @@ static void uid_name(uint32_t uid, char *buf, size_t len)
 
 static void identify(endpoint *e, http_req *r)
 {
+    r->is_tcp = !e->is_unix;
     if (e->is_unix) {
         const union MHD_ConnectionInfo *ci =
             MHD_get_connection_info(r->conn, MHD_CONNECTION_INFO_CONNECTION_FD);

@@ -32,6 +32,7 @@ typedef struct http_req {
     size_t len, cap;
     int too_large;
     /* identity: from SO_PEERCRED on the Unix socket, from the token on TCP */
+    int is_tcp;             /* came through the TCP endpoint */
     int authenticated;
     uint32_t uid, gid;
     char user[64];

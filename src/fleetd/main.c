@@ -237,8 +237,21 @@ int main(int argc, char **argv)
         return 1;
     }
     fprintf(stderr, "fleetd: serving on %s", sock);
-    if (listen_addr)
+    if (listen_addr) {
         fprintf(stderr, " and tcp port %d", http_server_tcp_port(srv));
+        /* the address jobs on TCP agents' nodes are told: the listening
+         * host, or this host's name when it listens on every address */
+        char host[256] = "", tcp[320];
+        const char *colon = strrchr(listen_addr, ':');
+        size_t hl = colon ? (size_t)(colon - listen_addr) : 0;
+        if (hl > 0 && hl < sizeof host)
+            memcpy(host, listen_addr, hl);
+        if (!host[0] || strcmp(host, "0.0.0.0") == 0 || strcmp(host, "::") == 0 ||
+            strcmp(host, "[::]") == 0)
+            gethostname(host, sizeof host - 1);
+        snprintf(tcp, sizeof tcp, "%s:%d", host, http_server_tcp_port(srv));
+        agent_set_tcp_controller(c, tcp);
+    }
     fprintf(stderr, "; policy %s\n", sched_policy_name(policy));
     uv_signal_init(a.loop, &a.sigint);
     uv_signal_init(a.loop, &a.sigterm);
