@@ -23,5 +23,7 @@ int cmd_run(int argc, char **argv);
 /* accounting and the center's accounts (cmd_policy.c) */
 int cmd_usage(int argc, char **argv);
 int cmd_admin(int argc, char **argv);
+/* fleet admin reservation ... (cmd_resv.c) */
+int cmd_resv(int argc, char **argv);
 
 #endif

@@ -323,6 +323,7 @@ static void admin_usage(FILE *f)
             "       fleet admin add-member USER PROJECT [--uid N] [--shares S] [--default]\n"
             "       fleet admin set-allocation NAME [--account A] [--gpu-hours H] [--pools P]\n"
             "                                       [--start T] [--end T]\n"
+            "       fleet admin reservation add|list|delete ...  (see 'fleet admin reservation --help')\n"
             "\n"
             "The center's accounts, for operators (fleetd --center):\n"
             "  accounts        the tree (tiers, organizations, projects, members) with\n"
@@ -446,6 +447,8 @@ static json_t *time_value(const char *s)
 int cmd_admin(int argc, char **argv)
 {
     const char *cmd = "fleet admin";
+    if (argc > 1 && strcmp(argv[1], "reservation") == 0)
+        return cmd_resv(argc - 1, argv + 1); /* operators' reservations (cmd_resv.c) */
     enum { O_JSON = 1, O_UID, O_SHARES, O_DEFAULT, O_ACCOUNT, O_GPU_HOURS, O_POOLS, O_START,
            O_END };
     static const cli_opt opts[] = {

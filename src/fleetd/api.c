@@ -675,6 +675,10 @@ static const route routes[] = {
     {"POST", "/v1/admin/reload", policy_route_reload, ROLE_OPERATOR},
     {"POST", "/v1/admin/members", policy_route_add_member, ROLE_OPERATOR},
     {"POST", "/v1/admin/allocations", policy_route_set_allocation, ROLE_OPERATOR},
+    /* operators' reservations of nodes (resv_api.c) */
+    {"GET", "/v1/reservations", resv_route, ROLE_OPERATOR},
+    {"POST", "/v1/reservations", resv_route, ROLE_OPERATOR},
+    {"DELETE", "/v1/reservations/*", resv_route, ROLE_OPERATOR},
     /* agents: authenticated by a MAC per message, not by a user (agent.c) */
     {"POST", "/v1/agent/sync", post_agent_sync, ROLE_USER},
 };

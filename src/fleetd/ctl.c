@@ -709,6 +709,8 @@ ctl *ctl_create(uv_loop_t *loop, const ctl_options *o, char *err, size_t errlen)
             lc.pending, lc.running, lc.done, lc.bad ? " (some failed: see above)" : "");
     if (policy_init(c, err, errlen) != 0) /* rates; the center and its state */
         goto fail;
+    if (resv_restore(c, err, errlen) != 0) /* operators' reservations */
+        goto fail;
     uv_check_init(loop, &c->check);
     c->check.data = c;
     uv_check_start(&c->check, on_check);
@@ -765,6 +767,7 @@ void ctl_destroy(ctl *c)
         free(c->strs[i]);
     free(c->strs);
     policy_destroy(c);
+    resv_destroy(c);
     store_close(c->st);
     free(c);
 }

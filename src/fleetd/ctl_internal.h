@@ -71,6 +71,8 @@ struct ctl {
     char *controller_tcp;    /* "HOST:PORT" for jobs on TCP agents' nodes, or NULL */
     /* policy and accounting (policy.c) */
     struct policy *pol;
+    /* operators' reservations (resv_api.c): name -> definition (json_t *) */
+    struct json_t *resvs;
 };
 
 int64_t ctl_now(void);
@@ -176,5 +178,16 @@ void policy_route_accounts(ctl *c, http_req *r, const char *arg);
 void policy_route_reload(ctl *c, http_req *r, const char *arg);
 void policy_route_add_member(ctl *c, http_req *r, const char *arg);
 void policy_route_set_allocation(ctl *c, http_req *r, const char *arg);
+
+/* resv_api.c: operators' reservations. /v1/reservations[/NAME]; at startup
+ * (after policy_init: project names need the center) the stored ones are
+ * applied again (one that no longer fits the cluster is reported, skipped). */
+void resv_route(ctl *c, http_req *r, const char *arg);
+int resv_restore(ctl *c, char *err, size_t errlen);
+void resv_destroy(ctl *c);
+/* After the center changed: every reservation applied again (project names
+ * resolve to the new center's accounts); one that no longer resolves is
+ * reported and left out of the scheduler until the next change. */
+void resv_reapply(ctl *c);
 
 #endif

@@ -889,6 +889,7 @@ int pol_rebuild(ctl *c, acct_center *na, int64_t now, char *err, size_t errlen)
             apply_admission(c, j, now, 1);
     }
     recalc(c, now);
+    resv_reapply(c); /* project reservations name accounts of the new center */
     c->sched_dirty = 1;
     return 0;
 }

@@ -138,6 +138,7 @@ acct_center *acct_create(const char *name)
         return NULL;
     a->default_qos = -1;
     acct_priority_defaults(&a->prio);
+    acct_preempt_defaults(&a->preempt); /* acct_preempt.c */
     const char *root = name && name[0] ? name : "center";
     node_new(a, -1, ACCT_CENTER, root, 1.0, -1);
     acct_smap_put(&a->accounts, a->nodes[0].name, 0);
@@ -167,6 +168,7 @@ void acct_destroy(acct_center *a)
     acct_imap_free(&a->users_by_uid);
     acct_imap_free(&a->members);
     acct_imap_free(&a->counters);
+    acct_imap_free(&a->guarantees); /* acct_preempt.c */
     free(a);
 }
 

@@ -391,4 +391,134 @@ typedef struct acct_prio_arg {
  * returns NULL) keeps its priority. O(1) per job. */
 int64_t acct_sched_priority(const sched_job *sj, void *prio_arg);
 
+/* ---- guaranteed quotas, borrowing and preemption (acct_preempt.c) -------- */
+
+/*
+ * A guarantee: an account (a tier, an organization or a project) is promised
+ * `gpus` GPUs of one pool. The accounting (docs/policy.md, "Guaranteed quotas"):
+ *   - the holder of a job in pool P is its project or the nearest account
+ *     above it with a guarantee in P (nearest only: a project's own
+ *     guarantee is not added to its tier's); a job with no holder in P (or
+ *     with no project) has no guarantee there;
+ *   - a holder H's running jobs in P, taken oldest first (start, then id),
+ *     are "within guarantee" while their GPUs summed so far (the job's own
+ *     included) stay <= G_H; the rest of H's jobs, and every job without a
+ *     holder, are "borrowing": they run on capacity nobody is owed now
+ *     (idle guarantees, or GPUs that nobody is guaranteed);
+ *   - a pending job of H is "covered" in P when H's running GPUs in P plus
+ *     the job's GPUs there (whole nodes count whole) stay <= G_H.
+ * Jobs always start normally on free GPUs: borrowing is not a state a job
+ * asks for but what the accounting above says of it while it runs.
+ */
+/* Adds the guarantee of `gpus` GPUs in `pool` to an account (any level but
+ * the center and members). 0, or -1 with a message
+ * (unknown account or pool, bad amount, a second guarantee for the same
+ * account and pool). O(1) expected. */
+int acct_guarantee_add(acct_center *a, int32_t account, int pool, int64_t gpus, char *err,
+                       size_t errlen);
+/* The guarantee of account in pool, 0 if none. O(1) expected. */
+int64_t acct_guarantee_of(const acct_center *a, int32_t account, int pool);
+/* How many guarantees the center holds. */
+int acct_guarantee_count(const acct_center *a);
+/* The holder of a project's jobs in pool (see above), or ACCT_NONE. O(depth). */
+int32_t acct_guarantee_holder(const acct_center *a, int32_t project, int pool);
+
+/* What the driver does with a victim: signal it, wait `grace` seconds (the
+ * job checkpoints), then end it and requeue it (or cancel it when the job
+ * says so; a per-job flag of the driver). */
+typedef struct acct_preempt_config {
+    int64_t grace;   /* s between the signal and the end, >= 0; default 300 */
+    int signal;      /* the signal sent first; default 15 (SIGTERM) */
+} acct_preempt_config;
+void acct_preempt_defaults(acct_preempt_config *c);
+/* 0, or -1 with a message (negative or absurd grace, bad signal number). */
+int acct_set_preempt(acct_center *a, const acct_preempt_config *c, char *err, size_t errlen);
+const acct_preempt_config *acct_preempt(const acct_center *a);
+/* Non-zero when preemption can happen at all: some guarantee exists or some
+ * QOS may preempt another. Drivers skip planning otherwise. O(Q). */
+int acct_preempt_enabled(const acct_center *a);
+
+/* One running job, as the driver shows it to the planner. */
+typedef struct acct_running {
+    const sched_job *sj;  /* running: its pool, start, id and allocation */
+    const acct_job *aj;   /* its project and QOS */
+    int preempting;       /* already signalled: counted, never chosen again */
+    int borrowing;        /* out: set by acct_running_classify */
+} acct_running;
+
+/* Sets run[i].borrowing by the accounting above (1: borrowing, 0: within its
+ * holder's guarantee). O(R log R + R x depth) for R running jobs; allocates
+ * only scratch space. */
+void acct_running_classify(const acct_center *a, acct_running *run, size_t nrun);
+
+enum acct_preempt_why {
+    ACCT_PREEMPT_NONE = 0,      /* no plan: nothing to preempt, or not allowed */
+    ACCT_PREEMPT_GUARANTEE = 1, /* covered by its holder's guarantee: borrowers go */
+    ACCT_PREEMPT_QOS = 2,       /* beyond any guarantee, by its QOS's preemption rights */
+};
+
+typedef struct acct_preempt_plan {
+    int why;              /* enum acct_preempt_why */
+    int pool;             /* the pool the job will fit in once the victims end */
+    int32_t holder;       /* its holder in that pool (ACCT_NONE for QOS plans) */
+    size_t nvictims;      /* victims written to the caller's array */
+    int64_t freed_gpus;   /* GPUs the victims hold in that pool */
+    int64_t gpus;         /* the job's GPUs there (whole nodes count whole) */
+} acct_preempt_plan;
+
+/* GPUs a holder has already claimed in a pool: its pending preemptors still
+ * waiting for their victims (each plan of why GUARANTEE, as {plan.holder,
+ * plan.pool, plan.gpus}). They count as the holder's own when the next job
+ * is checked for cover, so that two jobs never claim the same guarantee. */
+typedef struct acct_claim {
+    int32_t holder;
+    int32_t pool;
+    int64_t gpus;
+} acct_claim;
+
+/*
+ * The preemption plan of one pending job that the last pass did not start.
+ * Pure: reads the center, the cluster and the running jobs, changes nothing.
+ * run[] must be classified (acct_running_classify) for the current running
+ * set. victims (capacity nrun) receives indexes into run[].
+ *
+ * The rule, per allowed pool P in index order, the first plan wins:
+ *   1. Who may go. If the job is covered by its holder H's guarantee in P:
+ *      the borrowing jobs in P (why GUARANTEE). Else, if the job's QOS has
+ *      preemption rights: the borrowing jobs in P whose QOS it may preempt
+ *      (why QOS). Covered means H's running GPUs in P, plus its claims
+ *      (claims[]: its preemptors still waiting), plus the job's, stay
+ *      <= G_H. Else nobody: the scheduler never preempts to satisfy
+ *      work beyond a guarantee unless a QOS says so. Jobs within their own
+ *      holder's guarantee are never victims; neither are jobs already being
+ *      preempted.
+ *   2. Placement. The job's shape in P (sched_job_shape: k nodes of g GPUs,
+ *      whole nodes when k > 1). A node qualifies when it is UP and, once
+ *      some candidates on it end, it holds the job's share: whole nodes
+ *      need every job on the node to be a candidate (all of them go); a
+ *      single-node share needs free + freed GPUs >= g and the CPUs and
+ *      memory likewise. On each node the fewest candidates suffice, and
+ *      among as few, the youngest (latest start, then highest id): chosen
+ *      youngest first, each kept only if the rest can still be made up by
+ *      the largest remaining ones.
+ *   3. Fewest, then youngest. The k qualifying nodes needing the fewest
+ *      victims are taken (ties: the node whose oldest victim started
+ *      latest, then node order); the victims are the union of their sets.
+ *      If k nodes qualify with no victim at all, the job fits now and there
+ *      is no plan (it waits for priority, not for lack of GPUs).
+ *   This is exact (fewest victims, then youngest) for single-node jobs and
+ *   for gangs whose victims are single-node jobs; a victim spanning several
+ *   of the chosen nodes is counted once per node while ranking, so for
+ *   gangs preempting gangs it may take more victims than the minimum.
+ * Cost: O(R + C + N + A log A) per pool for R running jobs, C claims, N nodes and A
+ * allocation entries of the candidates (the per-node choice is quadratic
+ * in the jobs of one node, at most its GPUs). Allocates only scratch space.
+ * Returns the number of victims (0: no plan, plan->why NONE).
+ */
+size_t acct_preempt_plan_job(const acct_center *a, const sched *s, const acct_job *job,
+                             const sched_job *sjob, const acct_running *run, size_t nrun,
+                             const acct_claim *claims, size_t nclaims, size_t *victims,
+                             acct_preempt_plan *plan);
+const char *acct_preempt_why_name(int why);
+
 #endif

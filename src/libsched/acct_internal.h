@@ -85,6 +85,11 @@ struct acct_center {
     acct_imap members;        /* project << 32 | user -> member node */
     acct_imap counters;       /* QOS running / claimed GPUs, see qos_key() in acct.c */
 
+    /* guaranteed quotas (acct_preempt.c): (account << 8 | pool) -> GPUs */
+    acct_imap guarantees;
+    int32_t nguarantees;
+    acct_preempt_config preempt;
+
     /* scratch: allocation candidates (acct.c), Fair Tree groups (acct_fairshare.c) */
     void *cand;
     size_t capcand;

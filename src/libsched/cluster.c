@@ -79,6 +79,14 @@ void sched_destroy(sched *s)
     free(s->times);
     free(s->pick);
     free(s->walked);
+    for (int32_t i = 0; i < s->noresv; i++) {
+        free(s->oresv[i].nodes);
+        free(s->oresv[i].accounts);
+        free(s->oresv[i].users);
+    }
+    free(s->oresv);
+    free(s->opnodes);
+    free(s->opends);
     span_free_all(s);
     free(s);
 }
@@ -825,6 +833,7 @@ const char *sched_reason_name(int reason)
     case SCHED_REASON_RESOURCES: return "resources";
     case SCHED_REASON_UNAVAILABLE: return "unavailable";
     case SCHED_REASON_HELD: return "held";
+    case SCHED_REASON_RESERVATION: return "reservation";
     }
     return "?";
 }

@@ -61,6 +61,15 @@ enum sched_reason {
     SCHED_REASON_RESOURCES,   /* not enough free resources now */
     SCHED_REASON_UNAVAILABLE, /* more than the UP nodes of its pools can give */
     SCHED_REASON_HELD,        /* held by its user or an operator */
+    SCHED_REASON_RESERVATION, /* it would fit now but for an operator's reservation */
+};
+
+/* An operator's reservation of nodes over a window [start, end). */
+enum sched_resv_kind {
+    SCHED_RESV_MAINTENANCE = 0, /* no job may run there during the window: a job
+                                 * whose expected end passes its start waits */
+    SCHED_RESV_PROJECT = 1,     /* during the window, only jobs of its accounts
+                                 * or users; outside it, the nodes are normal */
 };
 
 /* One node's share of a job. */
@@ -197,6 +206,40 @@ size_t sched_running_count(const sched *s);
 int64_t sched_free_gpus(const sched *s);
 /* Bytes of libsched memory per pending job (the job struct and its allocation array). */
 size_t sched_job_footprint(const sched_job *job);
+
+/* ---- operators' reservations ----
+ * Nodes (by index) over [start, end) for maintenance or for a project
+ * (accounts: sched_job.account values; users: sched_job.user values; at
+ * least one of them). Running jobs are never stopped (an operator drains);
+ * the pass, the reservation walk, the conservative profiles and
+ * sched_estimate keep every new start out of the window. Nodes of span
+ * pools (one-GPU nodes without topology, all alike) cannot be reserved.
+ * 0, or -1 with a message naming the field (name, kind, start, end, nodes,
+ * accounts, users). The arrays are copied. */
+int sched_resv_add(sched *s, const char *name, int kind, int64_t start, int64_t end,
+                   const int32_t *nodes, int32_t nnodes, const uint32_t *accounts,
+                   int32_t naccounts, const uint32_t *users, int32_t nusers, char *err,
+                   size_t errlen);
+/* 0, or -1 if no reservation has that name. */
+int sched_resv_remove(sched *s, const char *name);
+int sched_resv_count(const sched *s);
+/* Index of the reservation called name, or -1. */
+int sched_resv_find(const sched *s, const char *name);
+
+typedef struct sched_resv_info {
+    const char *name;
+    int kind;                   /* enum sched_resv_kind */
+    int64_t start, end;
+    const int32_t *nodes; int32_t nnodes;
+    const uint32_t *accounts; int32_t naccounts;
+    const uint32_t *users; int32_t nusers;
+} sched_resv_info;
+/* Reservation i (0 .. count - 1, in the order added); the pointers stay
+ * valid until the next add or remove. 0, or -1 for an unknown index. */
+int sched_resv_get(const sched *s, int i, sched_resv_info *out);
+const char *sched_resv_kind_name(int kind);
+/* The kind named "maintenance" or "project", or -1. */
+int sched_resv_kind_parse(const char *name);
 
 const char *sched_policy_name(int policy);
 int sched_policy_parse(const char *name);

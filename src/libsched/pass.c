@@ -129,13 +129,21 @@ static int pool_allowed(const sched_job *j, int pool)
  * every reservation start inside it (usage only rises at reservation
  * starts). At a = now the start is the node's actual free capacity, which
  * also covers jobs that will end at this same instant.
+ * An operator's reservation (op >= 0, resv.c) counts only if it binds job j
+ * (maintenance: always; project: j is not of it), and holds its start even
+ * against a zero-length job (the window [a, a + 1)).
  * O(running jobs on the node x reservations on it): both are small. */
+static inline int entry_counts(const sched *s, const sresv *v, const sched_job *j)
+{
+    return v->op < 0 || (!s->op_ignore && resv_binds(s, v->op, j));
+}
+
 typedef struct avail {
     int32_t g, c;
     int64_t m;
 } avail;
 
-static void usage_at(const sched *s, const snode *n, int64_t p, avail *u)
+static void usage_at(const sched *s, const sched_job *j, const snode *n, int64_t p, avail *u)
 {
     u->g = u->c = 0;
     u->m = 0;
@@ -149,7 +157,7 @@ static void usage_at(const sched *s, const snode *n, int64_t p, avail *u)
     }
     for (int32_t ri = n->res_head; ri >= 0; ri = s->rv[ri].next) {
         const sresv *v = &s->rv[ri];
-        if (v->start <= p && p < v->end) {
+        if (v->start <= p && p < v->end && entry_counts(s, v, j)) {
             u->g += v->gpus;
             u->c += v->cpus;
             u->m += v->mem;
@@ -167,7 +175,8 @@ static void max_into(avail *acc, const avail *u)
         acc->m = u->m;
 }
 
-static avail node_avail(const sched *s, const snode *n, int64_t now, int64_t a, int64_t b)
+static avail node_avail(const sched *s, const sched_job *j, const snode *n, int64_t now,
+                        int64_t a, int64_t b)
 {
     avail mx, u;
     if (a == now) {
@@ -175,12 +184,13 @@ static avail node_avail(const sched *s, const snode *n, int64_t now, int64_t a, 
         mx.c = n->cap_cpus - n->free_cpus;
         mx.m = n->cap_mem - n->free_mem;
     } else {
-        usage_at(s, n, a, &mx);
+        usage_at(s, j, n, a, &mx);
     }
     for (int32_t ri = n->res_head; ri >= 0; ri = s->rv[ri].next) {
-        int64_t st = s->rv[ri].start;
-        if (st >= a && st < b) {
-            usage_at(s, n, st, &u);
+        const sresv *v = &s->rv[ri];
+        int64_t st = v->start;
+        if (st >= a && (st < b || (v->op >= 0 && st == a)) && entry_counts(s, v, j)) {
+            usage_at(s, j, n, st, &u);
             max_into(&mx, &u);
         }
     }
@@ -404,7 +414,7 @@ static int place_now(sched *s, const sched_job *j, uint64_t pools, int64_t now, 
                 snode *n = &s->nodes[s->held[h]];
                 if (n->pool != pool)
                     continue;
-                avail v = node_avail(s, n, now, now, b);
+                avail v = node_avail(s, j, n, now, now, b);
                 if (fits_single(&v, &r)) {
                     cand_add(s, s->held[h], v.g, 1);
                     if (v.g < bestg)
@@ -451,7 +461,7 @@ static int place_now(sched *s, const sched_job *j, uint64_t pools, int64_t now, 
             snode *n = &s->nodes[s->held[h]];
             if (n->pool != pool)
                 continue;
-            avail v = node_avail(s, n, now, now, b);
+            avail v = node_avail(s, j, n, now, now, b);
             if (fits_whole(&v, n)) {
                 cand_add(s, s->held[h], v.g, 1);
                 s->cells[n->cell].count++;
@@ -485,7 +495,7 @@ static int place_at(sched *s, const sched_job *j, int pool, int64_t a, int64_t b
             continue;
         /* INT64_MIN as "now": capacity at a counts what runs past a, even
          * when a is this very instant (after its ends) */
-        avail v = node_avail(s, n, INT64_MIN, a, b);
+        avail v = node_avail(s, j, n, INT64_MIN, a, b);
         if (fits_whole(&v, n)) {
             cand_add(s, i, v.g, n->free_gpus < n->cap_gpus || n->res_head >= 0);
             s->cells[n->cell].count++;
@@ -527,6 +537,7 @@ static void reserve(sched *s, sched_job *j, const req *r, int64_t T)
         v->gpus = r->whole ? nd->cap_gpus : r->g;
         v->cpus = r->whole ? nd->cap_cpus : r->c;
         v->mem = r->whole ? nd->cap_mem : r->m;
+        v->op = -1;
         v->next = nd->res_head;
         nd->res_head = (int32_t)s->nrv++;
         prof_sub(s, nd->pool, T, end, v->gpus);
@@ -549,6 +560,16 @@ static void reserve(sched *s, sched_job *j, const req *r, int64_t T)
  * the reservation is a count: it takes the S nodes of the jobs released by
  * E first and holds max(0, k - S) free ones (srs_held), as the node-by-node
  * choice above would. O(log R + jobs visited).
+ *
+ * Operators' reservations (resv.c) make capacity fall as well as grow: a
+ * node freed by E may be under maintenance from before E + time limit. The
+ * walk then leaves the reserved nodes out of its counts and, at each time
+ * it checks, weighs each of them over [E, E + time limit) (node_avail, the
+ * reservations that bind the job only); it also checks at the ends of the
+ * reservations, when their nodes come back. The fast path of whole-cell
+ * jobs is off then (it counts nodes without looking at them).
+ * O(log R + nodes of the jobs visited + M x (times checked)) for the M
+ * reserved nodes.
  */
 typedef struct walk {
     sched *s;
@@ -558,10 +579,23 @@ typedef struct walk {
     int32_t whole_by[SCHED_MAX_POOLS];  /* span pools: UP nodes free by cur */
     int single_fit[SCHED_MAX_POOLS];
     int32_t span_k[SCHED_MAX_POOLS];    /* span pools: nodes wanted, else 0 */
-    int64_t cur;
+    int64_t cur, now;
     int have;
     int pool;
+    int ops;         /* operators' reservations applied: weigh their nodes */
+    int32_t opi;     /* next of s->opends to check at */
+    int64_t len;     /* the job's window length */
 } walk;
+
+/* An operator-reserved node (s->opnodes) usable by the walk's job over
+ * [cur, cur + len) in pool p? O(running jobs x reservations on it). */
+static int walk_op_fits(walk *w, const snode *n, int p, avail *v)
+{
+    if (n->pool != p || n->state != SCHED_NODE_UP)
+        return 0;
+    *v = node_avail(w->s, w->j, n, INT64_MIN, w->cur, w->cur + w->len);
+    return w->r[p].whole ? fits_whole(v, n) : fits_single(v, &w->r[p]);
+}
 
 static int walk_check(walk *w)
 {
@@ -571,8 +605,39 @@ static int walk_check(walk *w)
         if (w->span_k[p] ? w->whole_by[p] >= w->span_k[p]
                          : w->r[p].whole ? w->whole_by[p] >= w->r[p].k : w->single_fit[p])
             return p;
+        if (!w->ops || w->span_k[p])
+            continue;
+        /* the reserved nodes, weighed at cur: O(M) */
+        int32_t more = 0, need = w->r[p].whole ? w->r[p].k - w->whole_by[p] : 1;
+        for (int32_t i = 0; i < w->s->nopnodes && more < need; i++) {
+            avail v;
+            more += walk_op_fits(w, &w->s->nodes[w->s->opnodes[i]], p, &v);
+        }
+        if (more >= need)
+            return p;
     }
     return -1;
+}
+
+/* The ends of operators' reservations before e (and after what was checked
+ * last): their nodes come back then, so the job may fit there. */
+static int walk_op_ends(walk *w, int64_t e, int64_t now)
+{
+    const sched *s = w->s;
+    for (; w->opi < s->nopends && s->opends[w->opi] < e; w->opi++) {
+        int64_t t = s->opends[w->opi];
+        if (t <= now || (w->have && t <= w->cur))
+            continue;
+        w->cur = t;
+        w->have = 1;
+        int p = walk_check(w);
+        if (p >= 0) {
+            w->pool = p;
+            w->opi++;
+            return 1;
+        }
+    }
+    return 0;
 }
 
 static int walk_visit(sched_job *rj, void *arg)
@@ -587,6 +652,8 @@ static int walk_visit(sched_job *rj, void *arg)
             return 1;
         }
     }
+    if (w->ops && walk_op_ends(w, e, w->now))
+        return 1;
     w->cur = e;
     w->have = 1;
     int32_t pool0 = rj->pool;
@@ -596,7 +663,8 @@ static int walk_visit(sched_job *rj, void *arg)
         return 0;
     }
     /* fast path: whole nodes of one cell, all UP, wanted whole: count them */
-    if (rj->wholecell && w->ok[pool0] && w->r[pool0].whole && s->pools[pool0].nonup == 0) {
+    if (rj->wholecell && w->ok[pool0] && w->r[pool0].whole && s->pools[pool0].nonup == 0 &&
+        !w->ops) {
         s->walked = grow(s->walked, &s->capwalked, s->nwalked + 1, sizeof *s->walked);
         s->walked[s->nwalked++] = rj;
         w->whole_by[pool0] += rj->nalloc;
@@ -615,8 +683,8 @@ static int walk_visit(sched_job *rj, void *arg)
         n->rel_gpus += a->gpus;
         n->rel_cpus += a->cpus;
         n->rel_mem += a->mem_mb;
-        if (n->state != SCHED_NODE_UP || !w->ok[n->pool])
-            continue;
+        if (n->state != SCHED_NODE_UP || !w->ok[n->pool] || n->opres)
+            continue; /* reserved by an operator: weighed at each check (walk_check) */
         const req *r = &w->r[n->pool];
         if (r->whole) {
             if (n->free_gpus + n->rel_gpus == n->cap_gpus) {
@@ -631,14 +699,18 @@ static int walk_visit(sched_job *rj, void *arg)
     return 0;
 }
 
-static int reserve_walk(sched *s, sched_job *j)
+static int reserve_walk(sched *s, sched_job *j, int64_t now)
 {
     walk w; /* only the pools in use are set: O(P), not O(SCHED_MAX_POOLS) */
     w.s = s;
     w.j = j;
     w.pool = -1;
     w.cur = 0;
+    w.now = now;
     w.have = 0;
+    w.ops = s->op_applied;
+    w.opi = 0;
+    w.len = j->time_limit > 0 ? j->time_limit : 1;
     int any = 0;
     for (int p = 0; p < s->npools; p++) {
         w.ok[p] = w.whole_by[p] = w.single_fit[p] = w.span_k[p] = 0;
@@ -654,10 +726,19 @@ static int reserve_walk(sched *s, sched_job *j)
     }
     if (!any)
         return -1;
+    /* idle nodes an operator reserved are weighed apart (walk_check) */
+    for (int32_t i = 0; w.ops && i < s->nopnodes; i++) {
+        const snode *n = &s->nodes[s->opnodes[i]];
+        if (w.ok[n->pool] && n->state == SCHED_NODE_UP && n->free_gpus == n->cap_gpus)
+            w.whole_by[n->pool]--;
+    }
     s->ntouch = 0;
     s->nwalked = 0;
-    if (run_walk(s, walk_visit, &w) == 0 && w.have)
+    int rc = run_walk(s, walk_visit, &w);
+    if (rc == 0 && w.have)
         w.pool = walk_check(&w);
+    if (rc == 0 && w.pool < 0 && w.ops)
+        walk_op_ends(&w, INT64_MAX, now);
     int ok = -1;
     if (w.pool >= 0 && w.span_k[w.pool]) {
         /* a span pool: the S nodes released by cur first, then free ones */
@@ -670,7 +751,7 @@ static int reserve_walk(sched *s, sched_job *j)
         s->srs_held = k > released ? k - released : 0;
         prof_sub(s, w.pool, s->srs_T, s->srs_end, k);
         j->est_start = w.cur;
-        if (w.r[w.pool].whole)
+        if (w.r[w.pool].whole && !s->op_applied)
             s->held_whole_from = w.cur;
         ok = 0;
     } else if (w.pool >= 0) {
@@ -678,12 +759,21 @@ static int reserve_walk(sched *s, sched_job *j)
         cand_reset(s);
         for (int32_t t = 0; t < s->ntouch; t++) {
             snode *n = &s->nodes[s->touch[t]];
-            if (n->pool != w.pool || n->state != SCHED_NODE_UP)
+            if (n->pool != w.pool || n->state != SCHED_NODE_UP || n->opres)
                 continue;
             avail v = {n->free_gpus + n->rel_gpus, n->free_cpus + n->rel_cpus,
                        n->free_mem + n->rel_mem};
             if (r->whole ? v.g == n->cap_gpus : fits_single(&v, r))
                 cand_add(s, s->touch[t], v.g, 1);
+        }
+        for (int32_t i = 0; w.ops && i < s->nopnodes; i++) {
+            avail v;
+            snode *n = &s->nodes[s->opnodes[i]];
+            if (walk_op_fits(&w, n, w.pool, &v)) {
+                cand_add(s, s->opnodes[i], v.g, 1);
+                if (r->whole)
+                    s->cells[n->cell].count++;
+            }
         }
         if (!r->whole) {
             s->pick[0] = best_fit_cand(s);
@@ -700,8 +790,9 @@ static int reserve_walk(sched *s, sched_job *j)
         }
         if (ok == 0) {
             reserve(s, j, r, w.cur);
-            /* whole nodes only: a job running past the start can use none */
-            if (r->whole)
+            /* whole nodes only: a job running past the start can use none
+             * (not so of nodes an operator reserved: checked one by one) */
+            if (r->whole && !s->op_applied)
                 s->held_whole_from = w.cur;
         }
     }
@@ -818,7 +909,35 @@ static void prof_build(sched *s, int64_t now, int with_reservations)
     s->prof_built = 1;
     for (size_t i = 0; with_reservations && i < s->nrv; i++) {
         const sresv *v = &s->rv[i];
-        prof_sub(s, s->nodes[v->node].pool, v->start, v->end, v->gpus);
+        if (v->op < 0) /* operators' reservations: below, from their list */
+            prof_sub(s, s->nodes[v->node].pool, v->start, v->end, v->gpus);
+    }
+    /* Operators' reservations not over yet: a maintenance window takes its
+     * UP nodes' GPUs out of the pool over the window (a node's running job
+     * gives its GPUs back at its end, so the node adds nothing inside the
+     * window); a project window only marks its bounds, where the free GPUs
+     * that a job not of the project sees change (prof_free). O(reserved
+     * nodes x P) for the R reservations. */
+    s->proj_live = 0;
+    for (int32_t i = 0; i < s->noresv; i++) {
+        const soresv *r = &s->oresv[i];
+        if (r->end <= now)
+            continue;
+        int64_t a = r->start > now ? r->start : now;
+        if (r->kind == SCHED_RESV_PROJECT) {
+            s->proj_live = 1;
+            for (int32_t k = 0; k < r->nnodes; k++) {
+                spool *p = &s->pools[s->nodes[r->nodes[k]].pool];
+                prof_split(p, a);
+                prof_split(p, r->end);
+            }
+            continue;
+        }
+        for (int32_t k = 0; k < r->nnodes; k++) {
+            const snode *n = &s->nodes[r->nodes[k]];
+            if (n->state == SCHED_NODE_UP)
+                prof_sub(s, n->pool, a, r->end, n->cap_gpus);
+        }
     }
     if (with_reservations && s->srs_pool >= 0)
         prof_sub(s, s->srs_pool, s->srs_T, s->srs_end, s->srs_k);
@@ -827,8 +946,40 @@ static void prof_build(sched *s, int64_t now, int with_reservations)
 /* The first breakpoint index >= from (t > now) at which the profile keeps
  * at least `need` GPUs free for `len` seconds; pn if none. Amortized O(P):
  * a failing step moves the start past it. */
-static size_t prof_earliest(const spool *p, size_t from, int64_t len, int64_t need)
+static size_t prof_earliest(const sched *s, int pool, const sched_job *j, size_t from,
+                            int64_t len, int64_t need);
+
+/* Free GPUs of step m of pool's profile as job j sees them: less the GPUs
+ * of project reservations that bind j there (their bounds are breakpoints).
+ * O(1) without project reservations, else O(their nodes). */
+static inline int64_t prof_free(const sched *s, int pool, const sched_job *j, size_t m)
 {
+    const spool *p = &s->pools[pool];
+    return p->pf[m] - resv_proj_gpus(s, pool, j, p->pt[m]);
+}
+
+static size_t prof_earliest_proj(const sched *s, int pool, const sched_job *j, size_t from,
+                                 int64_t len, int64_t need)
+{
+    const spool *p = &s->pools[pool];
+    size_t i = from;
+    while (i < p->pn) {
+        size_t m = i;
+        while (m < p->pn && p->pt[m] < p->pt[i] + len && prof_free(s, pool, j, m) >= need)
+            m++;
+        if (m == p->pn || p->pt[m] >= p->pt[i] + len)
+            return i;
+        i = m + 1;
+    }
+    return p->pn;
+}
+
+static size_t prof_earliest(const sched *s, int pool, const sched_job *j, size_t from,
+                            int64_t len, int64_t need)
+{
+    if (s->proj_live)
+        return prof_earliest_proj(s, pool, j, from, len, need);
+    const spool *p = &s->pools[pool];
     size_t i = from;
     while (i < p->pn) {
         size_t m = i;
@@ -867,8 +1018,8 @@ static int reserve_later(sched *s, sched_job *j, int64_t now)
         int concrete = r.whole && p->maxgpn > 1;
         /* from index 0: the first step counts GPUs of jobs ending at this
          * very instant, so a reservation may begin now, once they are gone */
-        for (size_t i = prof_earliest(p, 0, len, need); i < p->pn && p->pt[i] < best_t;
-             i = prof_earliest(p, i + 1, len, need)) {
+        for (size_t i = prof_earliest(s, pool, j, 0, len, need); i < p->pn && p->pt[i] < best_t;
+             i = prof_earliest(s, pool, j, i + 1, len, need)) {
             req rr;
             if (concrete && place_at(s, j, pool, p->pt[i], p->pt[i] + len, &rr) < 0)
                 continue;
@@ -908,7 +1059,7 @@ static uint64_t prof_allows_now(sched *s, const sched_job *j, int64_t now)
             continue;
         spool *p = &s->pools[pool];
         int64_t need = r.whole ? (int64_t)r.k * p->mingpn : r.g;
-        if (prof_earliest(p, 0, j->time_limit, need) == 0)
+        if (prof_earliest(s, pool, j, 0, j->time_limit, need) == 0)
             mask |= (uint64_t)1 << pool;
     }
     return mask;
@@ -921,6 +1072,10 @@ static void release_holds(sched *s)
     s->srs_pool = -1;
     for (int32_t i = 0; i < s->nrnodes; i++)
         s->nodes[s->rnodes[i]].res_head = -1;
+    for (int32_t i = 0; i < s->nopnodes; i++)
+        s->nodes[s->opnodes[i]].opres = 0;
+    s->nopnodes = 0;
+    s->op_applied = 0;
     for (int32_t i = 0; i < s->nheld; i++) {
         snode *n = &s->nodes[s->held[i]];
         n->held = 0;
@@ -993,11 +1148,15 @@ int sched_pass(sched *s, int64_t now, sched_start_fn fn, void *arg)
     while (first && first->held)
         first = first->qnext;
     sched_job *reuse = s->policy == SCHED_EASY && s->resv_job && s->resv_epoch == s->epoch &&
-                               first == s->resv_job
+                               first == s->resv_job && s->noresv == 0
                            ? s->resv_job
                            : NULL;
     if (!reuse)
         release_holds(s);
+    /* operators' reservations hold their nodes for this pass (resv.c):
+     * O(reserved nodes), nothing without any */
+    if (s->noresv > 0)
+        resv_apply(s, now);
     s->unvisited_reason = SCHED_REASON_RESOURCES;
     sched_job *next;
     for (sched_job *j = s->qhead; j; j = next) {
@@ -1019,10 +1178,24 @@ int sched_pass(sched *s, int64_t now, sched_start_fn fn, void *arg)
         }
         int64_t b = now + j->time_limit;
         req r;
-        int pool = -1;
+        int pool = -1, only_resv = 0;
         if (may_fit) {
             uint64_t pools = nres <= 1 ? ~(uint64_t)0 : prof_allows_now(s, j, now);
-            pool = pools ? place_now(s, j, pools, now, b, &r) : -1;
+            /* Would it start now but for operators' reservations? Then that
+             * is its pending reason: placed again looking past them (only
+             * while some are applied; one call site keeps place_now inlined) */
+            for (;;) {
+                pool = pools ? place_now(s, j, pools, now, b, &r) : -1;
+                if (pool >= 0 || !s->op_applied || s->op_ignore)
+                    break;
+                s->op_ignore = 1;
+                pools = ~(uint64_t)0;
+            }
+            if (s->op_ignore) {
+                only_resv = pool >= 0;
+                pool = -1;
+                s->op_ignore = 0;
+            }
         }
         if (pool >= 0) {
             free_total -= start_on_pick(s, j, pool, &r, now);
@@ -1034,12 +1207,13 @@ int sched_pass(sched *s, int64_t now, sched_start_fn fn, void *arg)
         if (nres >= limit) {
             if (s->policy == SCHED_FCFS) {
                 /* the rest wait behind this job: read lazily, O(1) */
-                j->reason = SCHED_REASON_RESOURCES;
+                j->reason = only_resv ? SCHED_REASON_RESERVATION : SCHED_REASON_RESOURCES;
                 s->unvisited_reason = SCHED_REASON_PRIORITY;
                 break;
             }
-            j->reason = free_total >= job_min_gpus(j) ? SCHED_REASON_PRIORITY
-                                                      : SCHED_REASON_RESOURCES;
+            j->reason = only_resv                       ? SCHED_REASON_RESERVATION
+                        : free_total >= job_min_gpus(j) ? SCHED_REASON_PRIORITY
+                                                        : SCHED_REASON_RESOURCES;
             continue;
         }
         if (nres == 0 && j == reuse) {
@@ -1049,7 +1223,7 @@ int sched_pass(sched *s, int64_t now, sched_start_fn fn, void *arg)
             j->reason = SCHED_REASON_RESOURCES;
             continue;
         }
-        int ok = nres == 0 ? reserve_walk(s, j) : reserve_later(s, j, now);
+        int ok = nres == 0 ? reserve_walk(s, j, now) : reserve_later(s, j, now);
         if (ok == 0 && nres == 0 && s->policy == SCHED_EASY) {
             s->resv_job = j;
             s->resv_T = j->est_start;
@@ -1060,8 +1234,10 @@ int sched_pass(sched *s, int64_t now, sched_start_fn fn, void *arg)
         } else {
             j->reason = SCHED_REASON_UNAVAILABLE;
         }
+        if (only_resv)
+            j->reason = SCHED_REASON_RESERVATION;
     }
-    if (s->policy == SCHED_EASY && s->resv_job && nres == 1) {
+    if (s->policy == SCHED_EASY && s->resv_job && nres == 1 && !s->op_applied) {
         s->resv_epoch = s->epoch; /* kept for the next pass */
         s->prof_built = 0;
     } else {
@@ -1097,7 +1273,7 @@ int sched_estimate(sched *s, int64_t now, int max_jobs)
                 continue;
             spool *p = &s->pools[pool];
             int64_t need = r.whole ? (int64_t)r.k * p->mingpn : r.g;
-            size_t i = prof_earliest(p, 0, len, need);
+            size_t i = prof_earliest(s, pool, j, 0, len, need);
             if (i < p->pn && p->pt[i] < best_t) {
                 best_t = p->pt[i];
                 best_pool = pool;

@@ -26,6 +26,7 @@ typedef struct snode {
     int8_t in_idle;
     int8_t held;                  /* taken out of the index by the running pass */
     int8_t touched;               /* scratch of the reservation walk */
+    int8_t opres;                 /* pass scratch: an operator's reservation (resv.c) covers it */
     /* running jobs on this node: the first in the node itself (most nodes
      * run one job, and a separate array cost a cache miss per start and end).
      * In a span pool (span.c) these and the free fields above describe
@@ -87,13 +88,27 @@ typedef struct sblock {
     int32_t spine;
 } sblock;
 
-/* A reservation of part of a node from start to end (half-open). */
+/* A reservation of part of a node from start to end (half-open): a job's
+ * (op = -1), or, for the length of a pass, an operator's reservation (op =
+ * its index in s->oresv, the whole node; resv.c). */
 typedef struct sresv {
     int32_t node, next;
     int64_t start, end;
     int32_t gpus, cpus;
     int64_t mem;
+    int32_t op;
 } sresv;
+
+/* An operator's reservation (resv.c): nodes over [start, end), for
+ * maintenance (no job) or for a project (only its accounts and users). */
+typedef struct soresv {
+    char name[SCHED_NAMELEN];
+    int kind;                   /* enum sched_resv_kind */
+    int64_t start, end;
+    int32_t *nodes; int32_t nnodes;
+    uint32_t *accounts; int32_t naccounts;
+    uint32_t *users; int32_t nusers;
+} soresv;
 
 struct sched {
     snode *nodes;   int32_t nnodes, capnodes;
@@ -148,6 +163,16 @@ struct sched {
     int64_t *times;  size_t ntimes, captimes;
     int32_t *pick;   int32_t npick;      /* chosen nodes */
     sched_job **walked; size_t nwalked, capwalked; /* whole-node jobs the walk released */
+
+    /* operators' reservations (resv.c); while a pass runs, those not over
+     * yet are applied: an sresv entry (op >= 0) per node, the node held out
+     * of the index, listed in opnodes; opends: their ends, sorted */
+    soresv *oresv;   int32_t noresv, caporesv;
+    int op_applied;                      /* this pass applied some */
+    int op_ignore;                       /* node_avail: look past them (pending reason) */
+    int proj_live;                       /* the profile: project windows not over yet */
+    int32_t *opnodes; int32_t nopnodes;
+    int64_t *opends; int32_t nopends;
 };
 
 /* index.c: the free-capacity index */
@@ -190,6 +215,20 @@ static inline int64_t span_job_up(const sched *s, const sched_job *j)
 void span_set_state(sched *s, int32_t node, int state);
 void span_node_view(const sched *s, int32_t node, int32_t *gpus, int32_t *cpus, int64_t *mem,
                     int32_t *njobs);
+
+/* resv.c: operators' reservations in the pass */
+/* Does reservation op bind job j (maintenance: every job; project: jobs of
+ * none of its accounts and users)? j NULL: yes. O(accounts + users). */
+int resv_binds(const sched *s, int32_t op, const sched_job *j);
+/* Applies the reservations not over at `now` to the pass: O(reserved nodes
+ * + R log R). Undone by the pass's release of its holds (pass.c). */
+void resv_apply(sched *s, int64_t now);
+/* GPUs of UP nodes of pool `pool` that project reservations binding j
+ * hold at time t (the profile's per-job correction). O(their nodes). */
+int64_t resv_proj_gpus(const sched *s, int pool, const sched_job *j, int64_t t);
+/* Records an sresv entry of node n (pass.c's reserve() does the same for jobs). */
+void resv_entry_add(sched *s, int32_t n, int64_t start, int64_t end, int32_t gpus,
+                    int32_t cpus, int64_t mem, int32_t op);
 
 /* running.c: the running set */
 static inline int64_t job_expected_end(const sched_job *j)

@@ -43,8 +43,9 @@ enum store_job_state {
 
 /* The schema this build writes; a database of a newer version is refused,
  * an older one migrated at open. Version 2 added the accounting records
- * (table accounting) and the operators' account changes (table admin_log). */
-#define STORE_SCHEMA_VERSION 2
+ * (table accounting) and the operators' account changes (table admin_log);
+ * version 3 the operators' reservations of nodes (table reservations). */
+#define STORE_SCHEMA_VERSION 3
 
 typedef struct store_job {
     int64_t id;               /* assigned by fleetd, unique, > 0 */
@@ -109,6 +110,9 @@ typedef int (*store_usage_fn)(const store_usage *u, void *arg);
  * written, its kind (e.g. "member", "allocation") and body (JSON text). */
 typedef int (*store_admin_fn)(int64_t seq, int64_t at, const char *kind, const char *body,
                               void *arg);
+/* An operator's reservation: its name and its definition (JSON text, the
+ * controller's; the store does not read it). */
+typedef int (*store_resv_fn)(const char *name, const char *body, void *arg);
 
 /* A backend: every function gets the handle it was opened as. Same contracts
  * as the public functions below. */
@@ -132,6 +136,9 @@ struct store_ops {
     int (*admin_append)(store *s, int64_t at, const char *kind, const char *body, int64_t *seq,
                         char *err, size_t errlen);
     int (*admin_load)(store *s, store_admin_fn fn, void *arg, char *err, size_t errlen);
+    int (*resv_put)(store *s, const char *name, const char *body, char *err, size_t errlen);
+    int (*resv_delete)(store *s, const char *name, char *err, size_t errlen);
+    int (*resv_load)(store *s, store_resv_fn fn, void *arg, char *err, size_t errlen);
 };
 
 /* Every backend's handle begins with this (a backend's struct has it as its
@@ -291,6 +298,29 @@ static inline int store_admin_load(store *s, store_admin_fn fn, void *arg, char 
                                    size_t errlen)
 {
     return store__null(s, err, errlen) ? -1 : s->ops->admin_load(s, fn, arg, err, errlen);
+}
+
+/* Writes an operator's reservation (its own transaction), replacing one of
+ * the same name. name and body must be non-empty. 0 once durable, else -1. */
+static inline int store_resv_put(store *s, const char *name, const char *body, char *err,
+                                 size_t errlen)
+{
+    return store__null(s, err, errlen) ? -1 : s->ops->resv_put(s, name, body, err, errlen);
+}
+
+/* Deletes the reservation called name: 1 deleted (durable), 0 none had
+ * that name, -1 error. */
+static inline int store_resv_delete(store *s, const char *name, char *err, size_t errlen)
+{
+    return store__null(s, err, errlen) ? -1 : s->ops->resv_delete(s, name, err, errlen);
+}
+
+/* Calls fn for every reservation in name order. Returns the number passed
+ * to fn, or -1. */
+static inline int store_resv_load(store *s, store_resv_fn fn, void *arg, char *err,
+                                  size_t errlen)
+{
+    return store__null(s, err, errlen) ? -1 : s->ops->resv_load(s, fn, arg, err, errlen);
 }
 
 #endif

@@ -1,6 +1,6 @@
 /*
  * The PostgreSQL backend of libstore (libpq), behind the same interface and
- * with the same schema (v2) as the SQLite backend.
+ * with the same schema (v3) as the SQLite backend.
  *
  * How it keeps the contracts of store.h:
  *   - Durability: synchronous_commit is set to on for the session (and
@@ -116,6 +116,10 @@ static const char *const migrations[STORE_SCHEMA_VERSION] = {
     " seq BIGSERIAL PRIMARY KEY,"
     " at BIGINT NOT NULL,"
     " kind TEXT NOT NULL,"
+    " body TEXT NOT NULL);",
+    /* 2 -> 3: operators' reservations of nodes (fleetd's JSON definition) */
+    "CREATE TABLE reservations ("
+    " name TEXT PRIMARY KEY,"
     " body TEXT NOT NULL);",
 };
 
@@ -817,6 +821,72 @@ static int pg_nodes_load(store *h, store_node_fn fn, void *arg, char *err, size_
     return count;
 }
 
+static int pg_resv_put(store *h, const char *name, const char *body, char *err,
+                       size_t errlen)
+{
+    pg_store *s = P(h);
+    if (!name || !*name || !body || !*body) {
+        seterr(err, errlen, "%s: reservation: empty name or body", s->label);
+        return -1;
+    }
+    if (s->loading) {
+        seterr(err, errlen, "%s: cannot write from a loader's callback", s->label);
+        return -1;
+    }
+    const char *v[2] = {name, body};
+    /* one statement outside BEGIN: its own transaction */
+    PGresult *r = PQexecPrepared(s->conn, "resv_put", 2, v, NULL, NULL, 0);
+    int rc = PQresultStatus(r) == PGRES_COMMAND_OK ? 0 : -1;
+    if (rc)
+        seterr(err, errlen, "%s: reservation %s: %s", s->label, name, pgmsg(s, r));
+    PQclear(r);
+    return rc;
+}
+
+static int pg_resv_delete(store *h, const char *name, char *err, size_t errlen)
+{
+    pg_store *s = P(h);
+    if (s->loading) {
+        seterr(err, errlen, "%s: cannot write from a loader's callback", s->label);
+        return -1;
+    }
+    const char *v[1] = {name ? name : ""};
+    PGresult *r = PQexecPrepared(s->conn, "resv_delete", 1, v, NULL, NULL, 0);
+    int rc = -1;
+    if (PQresultStatus(r) == PGRES_COMMAND_OK)
+        rc = atoi(PQcmdTuples(r)) > 0;
+    else
+        seterr(err, errlen, "%s: delete reservation %s: %s", s->label, v[0], pgmsg(s, r));
+    PQclear(r);
+    return rc;
+}
+
+static int pg_resv_load(store *h, store_resv_fn fn, void *arg, char *err, size_t errlen)
+{
+    pg_store *s = P(h);
+    if (!fn || s->loading) {
+        seterr(err, errlen, "%s: load reservations: %s", s->label,
+               fn ? "called from a loader's callback" : "no callback");
+        return -1;
+    }
+    PGresult *r = PQexecPrepared(s->conn, "resv_load", 0, NULL, NULL, NULL, 0);
+    if (PQresultStatus(r) != PGRES_TUPLES_OK) {
+        seterr(err, errlen, "%s: load reservations: %s", s->label, pgmsg(s, r));
+        PQclear(r);
+        return -1;
+    }
+    int rows = PQntuples(r), count = 0;
+    s->loading = 1;
+    for (int i = 0; i < rows; i++) {
+        count++;
+        if (fn(PQgetvalue(r, i, 0), PQgetvalue(r, i, 1), arg))
+            break;
+    }
+    s->loading = 0;
+    PQclear(r);
+    return count;
+}
+
 static void pg_close(store *h)
 {
     pg_store *s = P(h);
@@ -868,7 +938,8 @@ static int schema(pg_store *s, char *err, size_t errlen)
                                   "SELECT (to_regclass('jobs') IS NOT NULL)::int + "
                                   "(to_regclass('nodes') IS NOT NULL)::int + "
                                   "(to_regclass('accounting') IS NOT NULL)::int + "
-                                  "(to_regclass('admin_log') IS NOT NULL)::int",
+                                  "(to_regclass('admin_log') IS NOT NULL)::int + "
+                                  "(to_regclass('reservations') IS NOT NULL)::int",
                                   &others, err, errlen) < 0)
         goto fail;
     if (store_schema_check(s->label, has_version, version, others, &version, err, errlen) != 0)
@@ -975,7 +1046,15 @@ static int prepare_all(pg_store *s, char *err, size_t errlen)
                 "INSERT INTO admin_log (at, kind, body) VALUES ($1, $2, $3) RETURNING seq", 0,
                 NULL, err, errlen) ||
         prepare(s, "admin_load", "SELECT seq, at, kind, body FROM admin_log ORDER BY seq", 0,
-                NULL, err, errlen))
+                NULL, err, errlen) ||
+        prepare(s, "resv_put",
+                "INSERT INTO reservations (name, body) VALUES ($1, $2) "
+                "ON CONFLICT (name) DO UPDATE SET body = excluded.body",
+                0, NULL, err, errlen) ||
+        prepare(s, "resv_delete", "DELETE FROM reservations WHERE name = $1", 0, NULL, err,
+                errlen) ||
+        prepare(s, "resv_load", "SELECT name, body FROM reservations ORDER BY name", 0, NULL,
+                err, errlen))
         return -1;
     return 0;
 }
@@ -1034,4 +1113,7 @@ static const struct store_ops pg_ops = {
     .usage_load = pg_usage_load,
     .admin_append = pg_admin_append,
     .admin_load = pg_admin_load,
+    .resv_put = pg_resv_put,
+    .resv_delete = pg_resv_delete,
+    .resv_load = pg_resv_load,
 };

@@ -63,6 +63,9 @@ enum {
     ST_USAGE_LOAD,
     ST_ADMIN_ADD,
     ST_ADMIN_LOAD,
+    ST_RESV_PUT,
+    ST_RESV_DELETE,
+    ST_RESV_LOAD,
     ST_COUNT
 };
 
@@ -112,6 +115,10 @@ static const char *const stmt_sql[ST_COUNT] = {
                       "end_time < ?2 ORDER BY end_time, job_id, run",
     [ST_ADMIN_ADD] = "INSERT INTO admin_log (at, kind, body) VALUES (?1, ?2, ?3)",
     [ST_ADMIN_LOAD] = "SELECT seq, at, kind, body FROM admin_log ORDER BY seq",
+    [ST_RESV_PUT] = "INSERT INTO reservations (name, body) VALUES (?1, ?2) "
+                    "ON CONFLICT (name) DO UPDATE SET body = excluded.body",
+    [ST_RESV_DELETE] = "DELETE FROM reservations WHERE name = ?1",
+    [ST_RESV_LOAD] = "SELECT name, body FROM reservations ORDER BY name",
 };
 
 /* Schema migrations: migrations[v] brings a database from version v to v+1.
@@ -181,6 +188,10 @@ static const char *const migrations[STORE_SCHEMA_VERSION] = {
     " at INTEGER NOT NULL,"
     " kind TEXT NOT NULL,"
     " body TEXT NOT NULL);",
+    /* 2 -> 3: operators' reservations of nodes (fleetd's JSON definition) */
+    "CREATE TABLE reservations ("
+    " name TEXT PRIMARY KEY,"
+    " body TEXT NOT NULL) WITHOUT ROWID;",
 };
 
 typedef struct sqlite_store {
@@ -831,6 +842,67 @@ static int sq_nodes_load(store *h, store_node_fn fn, void *arg, char *err, size_
     return rc == SQLITE_DONE ? count : -1;
 }
 
+static int sq_resv_put(store *h, const char *name, const char *body, char *err,
+                       size_t errlen)
+{
+    sqlite_store *s = S(h);
+    if (!name || !*name || !body || !*body) {
+        seterr(err, errlen, "%s: reservation: empty name or body", s->path);
+        return -1;
+    }
+    if (s->loading) {
+        seterr(err, errlen, "%s: cannot write from a loader's callback", s->path);
+        return -1;
+    }
+    sqlite3_stmt *st = s->st[ST_RESV_PUT];
+    sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, body, -1, SQLITE_STATIC);
+    int rc = run_once(s, st, "reservation put", err, errlen);
+    sqlite3_clear_bindings(st);
+    return rc;
+}
+
+static int sq_resv_delete(store *h, const char *name, char *err, size_t errlen)
+{
+    sqlite_store *s = S(h);
+    if (s->loading) {
+        seterr(err, errlen, "%s: cannot write from a loader's callback", s->path);
+        return -1;
+    }
+    sqlite3_stmt *st = s->st[ST_RESV_DELETE];
+    sqlite3_bind_text(st, 1, name ? name : "", -1, SQLITE_STATIC);
+    int rc = run_once(s, st, "reservation delete", err, errlen);
+    sqlite3_clear_bindings(st);
+    return rc != 0 ? -1 : sqlite3_changes(s->db) > 0;
+}
+
+static int sq_resv_load(store *h, store_resv_fn fn, void *arg, char *err, size_t errlen)
+{
+    sqlite_store *s = S(h);
+    if (!fn || s->loading) {
+        seterr(err, errlen, "%s: load reservations: %s", s->path,
+               fn ? "called from a loader's callback" : "no callback");
+        return -1;
+    }
+    sqlite3_stmt *st = s->st[ST_RESV_LOAD];
+    int count = 0, rc;
+    s->loading = 1;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        const unsigned char *name = sqlite3_column_text(st, 0);
+        const unsigned char *body = sqlite3_column_text(st, 1);
+        count++;
+        if (fn(name ? (const char *)name : "", body ? (const char *)body : "", arg)) {
+            rc = SQLITE_DONE;
+            break;
+        }
+    }
+    s->loading = 0;
+    if (rc != SQLITE_DONE)
+        seterr(err, errlen, "%s: load reservations: %s", s->path, sqlite3_errmsg(s->db));
+    sqlite3_reset(st);
+    return rc == SQLITE_DONE ? count : -1;
+}
+
 static void sq_close(store *h)
 {
     sqlite_store *s = S(h);
@@ -1028,4 +1100,7 @@ static const struct store_ops sqlite_ops = {
     .usage_load = sq_usage_load,
     .admin_append = sq_admin_append,
     .admin_load = sq_admin_load,
+    .resv_put = sq_resv_put,
+    .resv_delete = sq_resv_delete,
+    .resv_load = sq_resv_load,
 };

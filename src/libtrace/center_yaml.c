@@ -10,6 +10,8 @@
  *                 max_gpus_per_project, preempt
  *   default_qos:  the QOS of jobs that name none (default: the first)
  *   allocations:  name, account, gpu_hours, pools, start, end
+ *   guarantees:   account, pool, gpus (a guaranteed quota in one pool)
+ *   preemption:   grace (a duration), signal (SIGTERM, SIGINT, SIGUSR1, ...)
  *   priority:     weights (age, fairshare, size, qos), max_age, half_life,
  *                 calc_period, favor_small
  *   storage:      fleetd's state: backend (sqlite or postgres), conninfo
@@ -56,7 +58,7 @@ typedef struct reader {
     char *err;
     size_t errlen;
     center_desc *c;
-    size_t acap, ucap, mcap, qcap, alcap;
+    size_t acap, ucap, mcap, qcap, alcap, gcap;
     unsigned char *seen;              /* document nodes already read as accounts */
     named *acc_by_name, *qos_by_name; /* sorted */
     const yaml_node_t **preempt;      /* per QOS, its preempt list, resolved last */
@@ -116,7 +118,7 @@ static int is_null(const yaml_node_t *v)
 
 /* ---- mappings, lists, scalars ------------------------------------------- */
 
-#define MAX_KEYS 8
+#define MAX_KEYS 12 /* the most keys of any mapping (the top level: 10) */
 
 /* Collects the values of a mapping whose keys must come from keys[]; vals[k]
  * is NULL when absent or null. O(keys x pairs). */
@@ -1004,6 +1006,109 @@ static int read_allocs(reader *r, const yaml_node_t *section)
     return rc;
 }
 
+/* ---- guarantees and preemption ---------------------------------------------------- */
+
+enum { G_ACCOUNT, G_POOL, G_GPUS, G_NKEYS };
+static const char *const guarantee_keys[G_NKEYS] = {"account", "pool", "gpus"};
+
+/* The guarantees section: each an account (a tier, an organization or a
+ * project) with one pool and a GPU count; one guarantee per account and
+ * pool. Pools stay text (resolved on the cluster). O(G^2) for the
+ * repetition check: G is a handful per center. */
+static int read_guarantees(reader *r, const yaml_node_t *section)
+{
+    center_desc *c = r->c;
+    yaml_node_item_t *items;
+    size_t n;
+    if (read_list(r, section, "guarantees", &items, &n) != 0)
+        return -1;
+    if (n > 4096) {
+        fail(r, section, "field guarantees: more than 4096 guarantees");
+        return -1;
+    }
+    if (n > 0) {
+        c->guarantees = reserve(c->guarantees, n, &r->gcap, sizeof *c->guarantees);
+        if (!c->guarantees)
+            return out_of_memory(r, section);
+    }
+    for (size_t i = 0; i < n; i++) {
+        const yaml_node_t *item = yaml_document_get_node(r->doc, items[i]);
+        const yaml_node_t *v[G_NKEYS];
+        center_guarantee *g = &c->guarantees[c->nguarantees];
+        const char *what = "a guarantee";
+        char account[TRACE_NAMELEN];
+        memset(g, 0, sizeof *g);
+        if (!item || read_mapping(r, item, what, guarantee_keys, G_NKEYS, v) != 0 ||
+            get_text(r, item, v[G_ACCOUNT], "account", what, 1, 1, account, sizeof account) !=
+                0 ||
+            get_text(r, item, v[G_POOL], "pool", what, 1, 1, g->pool, sizeof g->pool) != 0 ||
+            get_int(r, item, v[G_GPUS], "gpus", what, 1, GPUS_MAX, 1, 0, &g->gpus) != 0)
+            return -1;
+        g->line = line_of(item);
+        g->pool_line = line_of(v[G_POOL]);
+        g->account = find(r->acc_by_name, c->naccounts, account);
+        if (g->account < 0) {
+            fail(r, v[G_ACCOUNT], "field account: no account named \"%s\"", account);
+            return -1;
+        }
+        for (size_t k = 0; k < c->nguarantees; k++)
+            if (c->guarantees[k].account == g->account &&
+                strcmp(c->guarantees[k].pool, g->pool) == 0) {
+                fail(r, item, "field account: %s already holds a guarantee in pool %s (line "
+                              "%" PRId64 ")", account, g->pool, c->guarantees[k].line);
+                return -1;
+            }
+        c->nguarantees++;
+    }
+    return 0;
+}
+
+enum { PE_GRACE, PE_SIGNAL, PE_NKEYS };
+static const char *const preemption_keys[PE_NKEYS] = {"grace", "signal"};
+
+/* The preemption section: grace (a duration), signal (a name such as
+ * SIGTERM or TERM, or a number 1..64). Absent fields stay -1. */
+static int read_preemption(reader *r, const yaml_node_t *section)
+{
+    center_preemption *p = &r->c->preemption;
+    if (!section || is_null(section))
+        return 0;
+    const yaml_node_t *v[PE_NKEYS];
+    if (read_mapping(r, section, "preemption", preemption_keys, PE_NKEYS, v) != 0 ||
+        get_duration(r, v[PE_GRACE], "grace", -1, &p->grace) != 0)
+        return -1;
+    if (p->grace > 31536000) {
+        fail(r, v[PE_GRACE], "field grace: at most a year (31536000 s)");
+        return -1;
+    }
+    if (v[PE_SIGNAL]) {
+        static const struct { const char *name; int num; } sigs[] = {
+            {"HUP", 1}, {"INT", 2}, {"QUIT", 3}, {"KILL", 9}, {"USR1", 10},
+            {"USR2", 12}, {"TERM", 15}, {"CONT", 18}, {"STOP", 19}};
+        char name[32];
+        if (get_text(r, section, v[PE_SIGNAL], "signal", "preemption", 1, 1, name,
+                     sizeof name) != 0)
+            return -1;
+        const char *bare = strncmp(name, "SIG", 3) == 0 ? name + 3 : name;
+        p->signal = -1;
+        for (size_t i = 0; i < sizeof sigs / sizeof sigs[0]; i++)
+            if (strcmp(bare, sigs[i].name) == 0)
+                p->signal = sigs[i].num;
+        if (p->signal < 0) {
+            char *end;
+            long x = strtol(name, &end, 10);
+            if (*end == '\0' && x >= 1 && x <= 64)
+                p->signal = (int32_t)x;
+        }
+        if (p->signal < 0) {
+            fail(r, v[PE_SIGNAL], "field signal: a signal name (SIGTERM, SIGINT, SIGUSR1, "
+                                  "SIGUSR2, ...) or a number from 1 to 64, got \"%s\"", name);
+            return -1;
+        }
+    }
+    return 0;
+}
+
 /* ---- priority ------------------------------------------------------------------- */
 
 enum { PR_WEIGHTS, PR_MAX_AGE, PR_HALF_LIFE, PR_CALC_PERIOD, PR_FAVOR_SMALL, PR_NKEYS };
@@ -1107,11 +1212,14 @@ enum {
     T_ALLOCATIONS,
     T_PRIORITY,
     T_STORAGE,
+    T_GUARANTEES,
+    T_PREEMPTION,
     T_NKEYS
 };
 static const char *const top_keys[T_NKEYS] = {"center",      "accounts",    "users",
                                               "qos",         "default_qos", "allocations",
-                                              "priority",    "storage"};
+                                              "priority",    "storage",     "guarantees",
+                                              "preemption"};
 
 /* The document: sections in a fixed order whatever their order in the file
  * (QOS before accounts, accounts before users and allocations). */
@@ -1129,7 +1237,8 @@ static int read_center(reader *r)
             0 ||
         read_qos(r, v[T_QOS]) != 0 || read_accounts(r, v[T_ACCOUNTS], root) != 0 ||
         read_users(r, v[T_USERS]) != 0 || read_allocs(r, v[T_ALLOCATIONS]) != 0 ||
-        read_priority(r, v[T_PRIORITY]) != 0 || read_storage(r, v[T_STORAGE]) != 0)
+        read_priority(r, v[T_PRIORITY]) != 0 || read_storage(r, v[T_STORAGE]) != 0 ||
+        read_guarantees(r, v[T_GUARANTEES]) != 0 || read_preemption(r, v[T_PREEMPTION]) != 0)
         return -1;
     if (v[T_DEFAULT_QOS]) {
         char name[TRACE_NAMELEN];
@@ -1174,6 +1283,8 @@ void center_desc_init(center_desc *c)
     p->w_age = p->w_fairshare = p->w_size = p->w_qos = -1;
     p->max_age = p->half_life = p->calc_period = -1;
     p->favor_small = -1;
+    c->preemption.grace = -1;
+    c->preemption.signal = -1;
 }
 
 void center_desc_free(center_desc *c)
@@ -1183,6 +1294,7 @@ void center_desc_free(center_desc *c)
     free(c->members);
     free(c->qos);
     free(c->allocs);
+    free(c->guarantees);
     center_desc_init(c);
 }
 

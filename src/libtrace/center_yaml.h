@@ -74,6 +74,22 @@ typedef struct center_alloc {
     int64_t line;
 } center_alloc;
 
+/* A guaranteed quota: an account is promised `gpus` GPUs of one pool (the
+ * pool's name is resolved by whoever has the cluster). */
+typedef struct center_guarantee {
+    int32_t account;              /* index into accounts */
+    char pool[TRACE_NAMELEN];
+    int64_t pool_line;            /* line of the pool field, for errors */
+    int64_t gpus;                 /* > 0 */
+    int64_t line;
+} center_guarantee;
+
+/* The preemption contract; -1 means "not given" (libsched's defaults). */
+typedef struct center_preemption {
+    int64_t grace;                /* s between the signal and the end */
+    int32_t signal;               /* signal number (the file names it: SIGTERM, ...) */
+} center_preemption;
+
 /* Priority settings; -1 in any field means "not given" (the consumer
  * applies libsched's defaults). */
 typedef struct center_priority {
@@ -106,6 +122,8 @@ typedef struct center_desc {
     center_qos *qos;           size_t nqos;
     int32_t default_qos;          /* index into qos; -1 = the first, if any */
     center_alloc *allocs;      size_t nallocs;
+    center_guarantee *guarantees; size_t nguarantees;
+    center_preemption preemption;
     center_priority priority;
     center_storage storage;
 } center_desc;

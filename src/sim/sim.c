@@ -128,6 +128,19 @@ typedef struct policy {
     int gating;          /* acct_gating_needed */
     int64_t last_calc;   /* last fair-share recomputation, INT64_MIN before the first */
     int64_t calcs;
+    /* preemption (guarantees, QOS rights): see policy_preempt */
+    int preempt;         /* acct_preempt_enabled */
+    int64_t *await;      /* parallel to r->jobs: a preemptor waits for its victims
+                          * until then (0: not a preemptor); boosted to the front */
+    uint8_t *victim;     /* parallel to r->jobs: signalled, ending at now + grace */
+    int32_t *npre;       /* parallel to r->jobs: runs of it preempted */
+    double *lost;        /* parallel to r->jobs: GPU-seconds of those runs */
+    acct_running *run;   /* scratch: the running jobs shown to the planner */
+    size_t *victims;     /* scratch: a plan's victims */
+    acct_claim *claim;   /* parallel to r->jobs: a waiting preemptor's claim */
+    acct_claim *claims;  /* scratch: the claims of the waiting preemptors */
+    acct_prio_arg pa;    /* the multifactor priority callback's argument */
+    int64_t plans;       /* plans carried out */
 } policy;
 
 typedef struct loop {
@@ -170,6 +183,8 @@ static void on_start(sched_job *sj, void *arg)
         acct_job_start(l->p->a, &l->p->aj[j - l->p->base], sj->pool, sj->alloced_gpus,
                        sj->start);
         pend_remove(l->p, j);
+        if (l->p->await)
+            l->p->await[j - l->p->base] = 0; /* a preemptor got its GPUs */
     }
     sim_result *r = l->r;
     if (r->classic)
@@ -258,6 +273,30 @@ static const acct_job *job_of(const sched_job *sj, void *arg)
     return &p->aj[(const sim_job *)(const void *)sj - p->base];
 }
 
+/* A preemptor waiting for its victims goes first, whatever its
+ * multifactor priority: the GPUs its victims free are its own (its
+ * guarantee) or taken by its QOS's rights, not a gift to the queue. */
+#define PREEMPTOR_PRIORITY (INT64_MAX / 4)
+
+/* The callback of sched_reprioritize: preemptors first, every other job its
+ * multifactor priority. O(1). */
+static int64_t sim_priority(const sched_job *sj, void *arg)
+{
+    policy *p = arg;
+    if (p->await && p->await[(const sim_job *)(const void *)sj - p->base] != 0)
+        return PREEMPTOR_PRIORITY;
+    return acct_sched_priority(sj, &p->pa);
+}
+
+/* Keeps every priority but the preemptors'. O(1). */
+static int64_t boost_priority(const sched_job *sj, void *arg)
+{
+    policy *p = arg;
+    if (p->await[(const sim_job *)(const void *)sj - p->base] != 0)
+        return PREEMPTOR_PRIORITY;
+    return sj->priority;
+}
+
 /* libsched's queue order (src/libsched/cluster.c, queue_before): priority
  * first, then submit time, id and submission order. The gating walks the
  * pending jobs in this order; libsched offers no iterator over its queue,
@@ -322,8 +361,8 @@ static void policy_step(policy *p, sched *s, int64_t now, size_t *done)
     const acct_priority_config *c = acct_priority(p->a);
     if (p->last_calc == INT64_MIN || now - p->last_calc >= c->calc_period) {
         acct_fairshare_update(p->a, now);
-        acct_prio_arg pa = {p->a, now, job_of, p};
-        sched_reprioritize(s, acct_sched_priority, &pa);
+        p->pa = (acct_prio_arg){p->a, now, job_of, p};
+        sched_reprioritize(s, sim_priority, p);
         p->last_calc = now;
         p->calcs++;
     }
@@ -354,8 +393,141 @@ static void policy_step(policy *p, sched *s, int64_t now, size_t *done)
     }
 }
 
+/* Restores the min-heap order after end times changed: O(R). */
+static void heap_fix(heap *h)
+{
+    for (size_t i = h->n / 2; i-- > 0;) {
+        sim_job *j = h->a[i];
+        size_t k = i;
+        for (;;) {
+            size_t c = 2 * k + 1;
+            if (c >= h->n)
+                break;
+            if (c + 1 < h->n && h->a[c + 1]->end < h->a[c]->end)
+                c++;
+            if (j->end <= h->a[c]->end)
+                break;
+            h->a[k] = h->a[c];
+            k = c;
+        }
+        h->a[k] = j;
+    }
+}
+
+/*
+ * After each pass, with guarantees or QOS preemption rights: the pending
+ * jobs, in queue order, that are not held and not already waiting for
+ * victims, each get a plan (acct_preempt_plan_job: covered by their
+ * holder's guarantee, or by their QOS's rights; fewest victims, then the
+ * youngest, placeable). Each victim is signalled now and ends at now +
+ * grace (or at its own end if sooner); it is never chosen again. The
+ * preemptor waits for them at the front of the queue (PREEMPTOR_PRIORITY)
+ * so that the GPUs they free are its own. A preemptor still pending when
+ * its victims have ended plans again. Cost, only when preemption is on:
+ * O(R log R) to classify the R running jobs, O(Q log Q) to sort the queue,
+ * and per pending job that is covered or has rights a plan of
+ * O(R + N + A log A); O(R) to fix the event heap when victims were chosen.
+ */
+static void policy_preempt(policy *p, loop *l, sched *s, int64_t now)
+{
+    heap *h = &l->ends;
+    if (p->npend == 0 || h->n == 0)
+        return;
+    for (size_t i = 0; i < h->n; i++) {
+        sim_job *r = h->a[i];
+        size_t idx = (size_t)(r - p->base);
+        p->run[i] = (acct_running){&r->sj, &p->aj[idx], p->victim[idx], 0};
+    }
+    acct_running_classify(p->a, p->run, h->n);
+    qsort(p->pend, p->npend, sizeof *p->pend, queue_cmp);
+    for (size_t k = 0; k < p->npend; k++)
+        p->ppos[p->pend[k] - p->base] = (int32_t)k;
+    int64_t grace = acct_preempt(p->a)->grace;
+    int changed = 0;
+    size_t nclaims = 0;
+    for (size_t k = 0; k < p->npend; k++) {
+        size_t idx = (size_t)(p->pend[k] - p->base);
+        if (p->await[idx] != 0 && p->claim[idx].holder != ACCT_NONE)
+            p->claims[nclaims++] = p->claim[idx];
+    }
+    for (size_t k = 0; k < p->npend; k++) {
+        sim_job *j = p->pend[k];
+        size_t idx = (size_t)(j - p->base);
+        if (j->sj.held || p->await[idx] > now)
+            continue;
+        acct_preempt_plan plan;
+        size_t nv = acct_preempt_plan_job(p->a, s, &p->aj[idx], &j->sj, p->run, h->n,
+                                          p->claims, nclaims, p->victims, &plan);
+        if (nv == 0)
+            continue;
+        for (size_t v = 0; v < nv; v++) {
+            acct_running *r = &p->run[p->victims[v]];
+            sim_job *vj = (sim_job *)(void *)r->sj; /* sj is the first member */
+            r->preempting = 1;
+            p->victim[vj - p->base] = 1;
+            if (now + grace < vj->end)
+                vj->end = now + grace;
+        }
+        p->await[idx] = now + grace > now ? now + grace : now + 1;
+        /* a replan replaces the job's earlier claim; the rest is conservative */
+        p->claim[idx] = (acct_claim){plan.holder, plan.pool, plan.gpus};
+        if (plan.holder != ACCT_NONE)
+            p->claims[nclaims++] = p->claim[idx];
+        p->plans++;
+        changed = 1;
+    }
+    if (changed) {
+        heap_fix(h);
+        sched_reprioritize(s, boost_priority, p);
+    }
+}
+
+/* A victim's run ended at `now` before its natural end: it is requeued as a
+ * new submission (submitted now, the whole run again: no checkpoint is
+ * assumed), admitted again by the policy. Its lost run is counted. 0 when
+ * requeued, -1 when the policy refused it again (it leaves the run). */
+static int policy_requeue(policy *p, sched *s, sim_job *j, int64_t now, sim_acct_report *rep)
+{
+    size_t idx = (size_t)(j - p->base);
+    acct_job *x = &p->aj[idx];
+    p->victim[idx] = 0;
+    p->npre[idx]++;
+    p->lost[idx] += (double)j->size * (double)(now - j->sj.start);
+    acct_job req = *x; /* the request again, as a new submission */
+    acct_job_init(x);
+    x->project = req.project;
+    x->user = req.user;
+    x->qos = req.qos;
+    x->gpus = req.gpus;
+    x->time_limit = req.time_limit;
+    x->pools = req.pools;
+    x->nice = req.nice;
+    x->submit = now;
+    j->sj.submit = now;
+    j->sj.held = 0;
+    if (policy_admit(p, s, j, now, rep) != 0)
+        return -1;
+    char serr[SCHED_ERRLEN];
+    if (sched_submit(s, &j->sj, serr, sizeof serr) != 0) {
+        acct_job_cancel(p->a, x, now); /* cannot happen: it ran here before */
+        p->fate[idx] = SIM_FATE_NEVER_FIT;
+        leave(j);
+        return -1;
+    }
+    pend_add(p, j);
+    return 0;
+}
+
 static void policy_free(policy *p)
 {
+    free(p->await);
+    free(p->victim);
+    free(p->npre);
+    free(p->lost);
+    free(p->run);
+    free(p->victims);
+    free(p->claim);
+    free(p->claims);
     free(p->aj);
     free(p->fate);
     free(p->pend);
@@ -420,6 +592,20 @@ int sim_run_center(sched *s, int classic, const trace *t, const sim_options *o,
         for (size_t i = 0; i < n; i++)
             pol.ppos[i] = -1;
         pol.gating = acct_gating_needed(pol.a);
+        pol.preempt = acct_preempt_enabled(pol.a);
+        if (pol.preempt) {
+            pol.await = calloc(n, sizeof *pol.await);
+            pol.victim = calloc(n, sizeof *pol.victim);
+            pol.npre = calloc(n, sizeof *pol.npre);
+            pol.lost = calloc(n, sizeof *pol.lost);
+            pol.run = calloc(n, sizeof *pol.run);
+            pol.victims = calloc(n, sizeof *pol.victims);
+            pol.claim = calloc(n, sizeof *pol.claim);
+            pol.claims = calloc(2 * n, sizeof *pol.claims);
+            if (!pol.await || !pol.victim || !pol.npre || !pol.lost || !pol.run ||
+                !pol.victims || !pol.claim || !pol.claims)
+                abort();
+        }
         pol.last_calc = INT64_MIN;
     }
     char serr[SCHED_ERRLEN];
@@ -475,6 +661,14 @@ int sim_run_center(sched *s, int classic, const trace *t, const sim_options *o,
             sched_job_end(s, &j->sj, now);
             if (pp)
                 acct_job_end(pp->a, &pp->aj[j - out->jobs], now);
+            if (pp && pp->preempt && j->end < j->sj.start + j->run_eff) {
+                /* a victim cut short: requeued, not done */
+                if (policy_requeue(pp, s, j, now, out->acct) != 0)
+                    done++;
+                continue;
+            }
+            if (pp && pp->preempt)
+                pp->victim[j - out->jobs] = 0; /* ended on its own within the grace */
             done++;
             since++;
         }
@@ -501,6 +695,8 @@ int sim_run_center(sched *s, int classic, const trace *t, const sim_options *o,
         if (pp)
             policy_step(pp, s, now, &done);
         sched_pass(s, now, on_start, &l);
+        if (pp && pp->preempt)
+            policy_preempt(pp, &l, s, now);
         last_now = now;
         if (o->progress && since >= 65536) {
             o->progress(done, out->njobs, now, o->progress_arg);
@@ -511,7 +707,10 @@ int sim_run_center(sched *s, int classic, const trace *t, const sim_options *o,
     free(arr);
     if (pp) {
         out->acct->priority_calcs = pp->calcs;
-        sim_center_report(pp->c, out->jobs, pp->aj, pp->fate, out->njobs, last_now, out->acct);
+        out->acct->preempt_enabled = pp->preempt;
+        out->acct->preempt_plans = pp->plans;
+        sim_center_report(pp->c, out->jobs, pp->aj, pp->fate, pp->npre, pp->lost, out->njobs,
+                          last_now, out->acct);
         policy_free(pp);
     }
 

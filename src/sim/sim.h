@@ -71,6 +71,8 @@ typedef struct sim_group {
     double median_wait;
     double gpu_hours;    /* GPUs held x run time / 3600 */
     double charged;      /* the same x the pool's charge rate */
+    int64_t preempted;   /* runs of its jobs preempted (then requeued) */
+    double lost_gpu_hours; /* GPUs x run time of those runs / 3600 */
 } sim_group;
 
 typedef struct sim_alloc_report {
@@ -87,6 +89,9 @@ typedef struct sim_acct_report {
     int64_t auto_members;   /* trace users made members of the project their job named */
     int64_t unknown_qos;    /* jobs naming a QOS the center lacks (given the default) */
     int64_t priority_calcs; /* fair-share and priority recomputations */
+    int preempt_enabled;    /* the center has guarantees or QOS preemption rights */
+    int64_t preempt_plans;  /* preemption plans carried out */
+    int64_t preemptions;    /* runs preempted (victims), of all jobs */
     char first_refusal[ACCT_ERRLEN + 64];
     sim_group *groups;      /* tiers, then organizations, then projects, each in file order */
     size_t ngroups;

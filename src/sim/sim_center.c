@@ -183,6 +183,44 @@ sim_center *sim_center_build(const center_desc *cd, const sched *s, const double
             goto fail;
         }
     }
+    /* guarantees: pool names resolved on the machine; a pool's guarantees
+     * together may not exceed its GPUs (nobody could be given them all) */
+    for (size_t i = 0; i < cd->nguarantees; i++) {
+        const center_guarantee *g = &cd->guarantees[i];
+        int pool = sched_pool_find(s, g->pool);
+        if (pool < 0) {
+            snprintf(err, errlen, "%s:%" PRId64 ": field pool: no pool \"%s\" in this cluster",
+                     fname, g->pool_line, g->pool);
+            goto fail;
+        }
+        int64_t pool_gpus = 0, sum = g->gpus;
+        for (int n = 0; n < sched_node_count(s); n++) {
+            sched_node_info in;
+            if (sched_node_get(s, n, &in) == 0 && strcmp(in.pool, g->pool) == 0)
+                pool_gpus += in.gpus;
+        }
+        for (size_t k = 0; k < i; k++)
+            if (strcmp(cd->guarantees[k].pool, g->pool) == 0)
+                sum += cd->guarantees[k].gpus;
+        if (sum > pool_gpus) {
+            snprintf(err, errlen, "%s:%" PRId64 ": field gpus: the guarantees in pool %s sum to "
+                     "%" PRId64 " GPUs, more than its %" PRId64, fname, g->line, g->pool, sum,
+                     pool_gpus);
+            goto fail;
+        }
+        if (acct_guarantee_add(a, node[g->account], pool, g->gpus, e, sizeof e) != 0) {
+            snprintf(err, errlen, "%s:%" PRId64 ": field account: %s", fname, g->line, e);
+            goto fail;
+        }
+    }
+    acct_preempt_config pre;
+    acct_preempt_defaults(&pre);
+    if (cd->preemption.grace >= 0) pre.grace = cd->preemption.grace;
+    if (cd->preemption.signal > 0) pre.signal = cd->preemption.signal;
+    if (acct_set_preempt(a, &pre, e, sizeof e) != 0) {
+        snprintf(err, errlen, "%s: %s", fname, e);
+        goto fail;
+    }
     free(names);
     free(r);
     free(node);
@@ -258,7 +296,8 @@ static int cmp_i64(const void *x, const void *y)
 }
 
 void sim_center_report(sim_center *c, const sim_job *jobs, const acct_job *aj,
-                       const uint8_t *fate, size_t n, int64_t now, sim_acct_report *out)
+                       const uint8_t *fate, const int32_t *npre, const double *lost, size_t n,
+                       int64_t now, sim_acct_report *out)
 {
     acct_center *a = c->a;
     sim_center_counts(c, &out->auto_members, &out->unknown_qos);
@@ -288,12 +327,20 @@ void sim_center_report(sim_center *c, const sim_job *jobs, const acct_job *aj,
     for (size_t i = 0; i < n; i++) {
         if (aj[i].project == ACCT_NONE) {
             out->unmapped++;
+            if (npre)
+                out->preemptions += npre[i];
             continue;
         }
+        if (npre)
+            out->preemptions += npre[i];
         for (int p = aj[i].project; p > 0; p = acct_node_parent(a, p)) {
             if (slot[p] < 0)
                 continue;
             sim_group *g = &out->groups[slot[p]];
+            if (npre) {
+                g->preempted += npre[i];
+                g->lost_gpu_hours += lost[i] / 3600.0;
+            }
             if (fate[i] == SIM_FATE_RAN) {
                 const sim_job *j = &jobs[i];
                 double gh = (double)j->size * (double)j->run_eff / 3600.0;
@@ -411,6 +458,10 @@ static void json_groups(FILE *f, const sim_acct_report *r, int level, const char
         json_num(f, g->gpu_hours);
         fputs(", \"charged_gpu_hours\": ", f);
         json_num(f, g->charged);
+        if (r->preempt_enabled) {
+            fprintf(f, ", \"preempted\": %" PRId64 ", \"lost_gpu_hours\": ", g->preempted);
+            json_num(f, g->lost_gpu_hours);
+        }
         fputc('}', f);
         first = 0;
     }
@@ -424,6 +475,9 @@ void sim_write_accounts_json(FILE *f, const sim_acct_report *r)
                ",\n    \"unknown_qos\": %" PRId64 ",\n    \"priority_calcs\": %" PRId64,
             r->unmapped, r->refused, r->withdrawn, r->auto_members, r->unknown_qos,
             r->priority_calcs);
+    if (r->preempt_enabled)
+        fprintf(f, ",\n    \"preemptions\": %" PRId64 ",\n    \"preempt_plans\": %" PRId64,
+                r->preemptions, r->preempt_plans);
     json_groups(f, r, ACCT_TIER, "tiers");
     json_groups(f, r, ACCT_ORG, "organizations");
     json_groups(f, r, ACCT_PROJECT, "projects");
@@ -475,6 +529,17 @@ void sim_print_accounts(FILE *f, const sim_result *res)
         fprintf(f, "%-32s %7" PRId64 " %8" PRId64 " %9" PRId64 " %10.1fs %11.1fs %11.1f %11.1f\n",
                 label, g->jobs, g->refused, g->withdrawn, g->mean_wait, g->median_wait,
                 g->gpu_hours, g->charged);
+    }
+    if (r->preempt_enabled) {
+        fprintf(f, "preemption       %" PRId64 " runs preempted (requeued) by %" PRId64
+                   " plans\n", r->preemptions, r->preempt_plans);
+        fprintf(f, "%-32s %10s %16s\n", "account", "preempted", "lost GPU-hours");
+        for (size_t i = 0; i < r->ngroups; i++) {
+            const sim_group *g = &r->groups[i];
+            char label[ACCT_NAMELEN + 16];
+            snprintf(label, sizeof label, "%-7s %s", lw[g->level], g->name);
+            fprintf(f, "%-32s %10" PRId64 " %16.1f\n", label, g->preempted, g->lost_gpu_hours);
+        }
     }
     if (r->nallocs) {
         fprintf(f, "%-24s %-20s %-16s %10s %10s %10s %10s\n", "allocation", "account", "pools",

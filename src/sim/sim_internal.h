@@ -23,8 +23,11 @@ enum sim_fate {
  * project, the jobs that ran with their waits and GPU-hours, the refused and
  * withdrawn ones; each allocation's ledger at `now`. O(n x depth + G log G)
  * for n jobs and G accounts. */
+/* npre and lost (runs preempted and their GPU-seconds, per job) may be NULL
+ * when preemption is off. */
 void sim_center_report(sim_center *c, const sim_job *jobs, const acct_job *aj,
-                       const uint8_t *fate, size_t n, int64_t now, sim_acct_report *out);
+                       const uint8_t *fate, const int32_t *npre, const double *lost, size_t n,
+                       int64_t now, sim_acct_report *out);
 void sim_acct_report_free(sim_acct_report *r);
 /* Writes `"accounts": {...}` (no trailing newline), indented by two. */
 void sim_write_accounts_json(FILE *f, const sim_acct_report *r);

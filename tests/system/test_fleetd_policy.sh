@@ -405,7 +405,7 @@ stop_fleetd
 
 # ---- PostgreSQL, chosen in the center file's storage section ----------------------------------
 if [ -n "${GPUFLEET_PG_DSN:-}" ] && command -v psql >/dev/null; then
-    psql "$GPUFLEET_PG_DSN" -qc "SET client_min_messages = warning; DROP TABLE IF EXISTS jobs, nodes, meta, accounting, admin_log" ||
+    psql "$GPUFLEET_PG_DSN" -qc "SET client_min_messages = warning; DROP TABLE IF EXISTS jobs, nodes, meta, accounting, admin_log, reservations" ||
         fail "cannot reset the PostgreSQL test database"
     cp "$TMP/center.good" "$TMP/center-pg.yaml"
     printf 'storage:\n  backend: postgres\n  conninfo: "%s"\n' "$GPUFLEET_PG_DSN" >>"$TMP/center-pg.yaml"
@@ -426,7 +426,7 @@ if [ -n "${GPUFLEET_PG_DSN:-}" ] && command -v psql >/dev/null; then
         ok "PostgreSQL: usage survives a restart (no SQLite file made)" ||
         fail "pg restart: $(cat "$TMP/pg1.json") vs $(cat "$TMP/pg2.json")"
     stop_fleetd
-    psql "$GPUFLEET_PG_DSN" -qc "SET client_min_messages = warning; DROP TABLE IF EXISTS jobs, nodes, meta, accounting, admin_log"
+    psql "$GPUFLEET_PG_DSN" -qc "SET client_min_messages = warning; DROP TABLE IF EXISTS jobs, nodes, meta, accounting, admin_log, reservations"
 else
     echo "skipped: the PostgreSQL storage section (GPUFLEET_PG_DSN not set)"
 fi

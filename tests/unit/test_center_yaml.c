@@ -334,6 +334,55 @@ static void test_durations_and_times(void **state)
 }
 
 /* Each mistake is reported with the line and the field at fault. */
+/* Guarantees: account by name, one pool, GPUs; the preemption contract's
+ * grace and signal (a name or a number). Errors name the line and field. */
+static void test_guarantees(void **state)
+{
+    (void)state;
+    center_desc c;
+    char err[TRACE_ERRLEN];
+    const char *tier = "accounts:\n  - name: t\n    projects: [{name: p}]\n"; /* lines 1-3 */
+    char text[1024];
+    center_desc_init(&c);
+    assert_int_equal(c.preemption.grace, -1);
+    assert_int_equal(c.preemption.signal, -1);
+    snprintf(text, sizeof text, "%sguarantees:\n  - {account: p, pool: h100, gpus: 16}\n"
+             "  - {account: t, pool: h200, gpus: 8}\npreemption: {grace: 5m, signal: SIGUSR1}\n",
+             tier);
+    if (parse(text, &c, err) != 0)
+        fail_msg("%s", err);
+    assert_int_equal(c.nguarantees, 2);
+    assert_int_equal(c.guarantees[0].account, 1); /* p (t is 0) */
+    assert_string_equal(c.guarantees[0].pool, "h100");
+    assert_int_equal(c.guarantees[0].gpus, 16);
+    assert_int_equal(c.guarantees[0].line, 5);
+    assert_int_equal(c.guarantees[1].account, 0);
+    assert_int_equal(c.preemption.grace, 300);
+    assert_int_equal(c.preemption.signal, 10);
+    center_desc_free(&c);
+    snprintf(text, sizeof text, "%spreemption: {signal: 2}\n", tier);
+    if (parse(text, &c, err) != 0)
+        fail_msg("%s", err);
+    assert_int_equal(c.preemption.signal, 2);
+    center_desc_free(&c);
+
+    snprintf(text, sizeof text, "%sguarantees:\n  - {account: q, pool: h100, gpus: 16}\n", tier);
+    expect_error(text, "c.yaml:5: field account: no account named \"q\"");
+    snprintf(text, sizeof text, "%sguarantees:\n  - {account: p, pool: h100, gpus: 0}\n", tier);
+    expect_error(text, "c.yaml:5: field gpus: must be a positive integer, got \"0\"");
+    snprintf(text, sizeof text, "%sguarantees:\n  - {account: p, pool: h100|h200, gpus: 1}\n",
+             tier);
+    expect_error(text, "c.yaml:5: field pool: a name may not contain blanks, ',' or '|', got "
+                       "\"h100|h200\"");
+    snprintf(text, sizeof text, "%sguarantees:\n  - {account: p, pool: h100, gpus: 1}\n"
+             "  - {account: p, pool: h100, gpus: 2}\n", tier);
+    expect_error(text, "c.yaml:6: field account: p already holds a guarantee in pool h100 "
+                       "(line 5)");
+    snprintf(text, sizeof text, "%spreemption: {signal: SIGNOPE}\n", tier);
+    expect_error(text, "c.yaml:4: field signal: a signal name (SIGTERM, SIGINT, SIGUSR1, "
+                       "SIGUSR2, ...) or a number from 1 to 64, got \"SIGNOPE\"");
+}
+
 static void test_errors(void **state)
 {
     (void)state;
@@ -350,7 +399,7 @@ static void test_errors(void **state)
     expect_error("- a\n", "c.yaml:1: the center: must be a mapping of keys to values");
     expect_error("acounts: []\n", "c.yaml:1: field acounts: unknown key in the center (known: "
                                   "center, accounts, users, qos, default_qos, allocations, "
-                                  "priority, storage)");
+                                  "priority, storage, guarantees, preemption)");
     expect_error("accounts:\n  - name: t\n    sharse: 2\n",
                  "c.yaml:3: field sharse: unknown key in a tier (known: name, shares, "
                  "organizations, projects)");
@@ -510,6 +559,7 @@ int main(void)
         cmocka_unit_test(test_example_file),
         cmocka_unit_test(test_build_errors),
         cmocka_unit_test(test_durations_and_times),
+        cmocka_unit_test(test_guarantees),
         cmocka_unit_test(test_errors),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -104,7 +104,8 @@ static int setup_pg(void **state)
     if (setup(state) != 0)
         return -1;
     g_pg = 1;
-    pg_raw_exec("DROP TABLE IF EXISTS jobs, nodes, meta, photos, accounting, admin_log");
+    pg_raw_exec("DROP TABLE IF EXISTS jobs, nodes, meta, photos, accounting, admin_log, "
+                "reservations");
     return 0;
 }
 
@@ -880,7 +881,7 @@ static void test_pg_schema(void **state)
     assert_non_null(strstr(err, "invalid schema version 0"));
 
     /* tables of these names without a schema version: someone else's */
-    pg_raw_exec("DROP TABLE IF EXISTS jobs, nodes, meta, accounting, admin_log");
+    pg_raw_exec("DROP TABLE IF EXISTS jobs, nodes, meta, accounting, admin_log, reservations");
     pg_raw_exec("CREATE TABLE jobs (id INTEGER PRIMARY KEY, blob BYTEA)");
     assert_null(store_open_pg(g_pg_dsn, err, sizeof err));
     assert_non_null(strstr(err, "not a gpufleet state database"));
@@ -1141,6 +1142,52 @@ static void test_admin_log(void **state)
     store_close(s);
 }
 
+/* ---- operators' reservations ---------------------------------------------------- */
+
+typedef struct resv_vec {
+    char name[4][32], body[4][128];
+    int n;
+} resv_vec;
+
+static int collect_resv(const char *name, const char *body, void *arg)
+{
+    resv_vec *c = arg;
+    assert_true(c->n < 4);
+    snprintf(c->name[c->n], sizeof c->name[0], "%s", name);
+    snprintf(c->body[c->n], sizeof c->body[0], "%s", body);
+    c->n++;
+    return 0;
+}
+
+/* Put (replacing by name), delete, load in name order; they survive a reopen. */
+static void test_reservations(void **state)
+{
+    fixture *f = *state;
+    char err[512] = "";
+    store *s = open_ok(f->path);
+    assert_int_equal(store_resv_put(s, "maint-b", "{\"kind\":\"maintenance\"}", err, sizeof err),
+                     0);
+    assert_int_equal(store_resv_put(s, "a-project", "{\"kind\":\"project\"}", err, sizeof err),
+                     0);
+    assert_int_equal(store_resv_put(s, "gone", "{}", err, sizeof err), 0);
+    assert_int_equal(store_resv_put(s, "maint-b", "{\"kind\":\"maintenance\",\"end\":2}", err,
+                                    sizeof err),
+                     0);
+    assert_int_equal(store_resv_put(s, "", "{}", err, sizeof err), -1);
+    assert_int_equal(store_resv_put(s, "x", "", err, sizeof err), -1);
+    assert_int_equal(store_resv_delete(s, "gone", err, sizeof err), 1);
+    assert_int_equal(store_resv_delete(s, "gone", err, sizeof err), 0);
+    store_close(s);
+    s = open_ok(f->path);
+    resv_vec c = {0};
+    assert_int_equal(store_resv_load(s, collect_resv, &c, err, sizeof err), 2);
+    assert_string_equal(c.name[0], "a-project");
+    assert_string_equal(c.body[0], "{\"kind\":\"project\"}");
+    assert_string_equal(c.name[1], "maint-b");
+    assert_string_equal(c.body[1], "{\"kind\":\"maintenance\",\"end\":2}");
+    store_close(s);
+}
+
 /* The version-1 schema as released (frozen: the migration starts from it). */
 static const char *const v1_sqlite =
     "CREATE TABLE meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL) WITHOUT ROWID;"
@@ -1189,6 +1236,7 @@ static void check_migrated(store *s)
     assert_int_equal(store_usage_load(s, 0, INT64_MAX, collect_usage, &c, err, sizeof err), 1);
     assert_true(usage_equal(&c.v[0], &u));
     assert_int_equal(store_admin_append(s, 1, "member", "{}", NULL, err, sizeof err), 0);
+    assert_int_equal(store_resv_put(s, "m", "{}", err, sizeof err), 0);
 }
 
 static void test_migrate_v1(void **state)
@@ -1633,6 +1681,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_usage_records, setup, teardown),
         cmocka_unit_test_setup_teardown(test_usage_with_jobs_atomic, setup, teardown),
         cmocka_unit_test_setup_teardown(test_admin_log, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_reservations, setup, teardown),
         cmocka_unit_test_setup_teardown(test_migrate_v1, setup, teardown),
         cmocka_unit_test_setup_teardown(test_bad_arguments, setup, teardown),
         cmocka_unit_test_setup_teardown(test_crash_kill9, setup, teardown),
@@ -1655,6 +1704,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_usage_records, setup_pg, teardown),
         cmocka_unit_test_setup_teardown(test_usage_with_jobs_atomic, setup_pg, teardown),
         cmocka_unit_test_setup_teardown(test_admin_log, setup_pg, teardown),
+        cmocka_unit_test_setup_teardown(test_reservations, setup_pg, teardown),
         cmocka_unit_test_setup_teardown(test_pg_migrate_v1, setup_pg, teardown),
     };
     g_pg_dsn = getenv("GPUFLEET_PG_DSN");
