@@ -43,6 +43,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "center_acct.h"
 #include "policy_internal.h"
 #include "trace.h"
 
@@ -148,125 +149,13 @@ static double pool_rate(const struct policy *p, int pool)
 
 /* ---- building a center: the file, then the admin log over it ------------- */
 
-/* "FILE:LINE" of an entry, or words for an entry set through the API. */
-static void where(char *buf, size_t len, const char *fname, int64_t line)
-{
-    if (line > 0)
-        snprintf(buf, len, "%s:%" PRId64, fname, line);
-    else
-        snprintf(buf, len, "%s: an allocation set through the API", fname);
-}
-
-/* The center of a description, on this cluster: as the simulator's
- * sim_center_build, with fleetd's charge rates. NULL with "FILE:LINE: field
- * NAME: reason" in err. O(A + U + M + Q + L) acct calls. */
+/* The center of a description, on this cluster, with fleetd's charge
+ * rates: center_acct_build, as the simulator builds it. NULL with
+ * "FILE:LINE: field NAME: reason" in err. */
 static acct_center *build_center(ctl *c, const center_desc *cd, const char *fname, char *err,
                                  size_t errlen)
 {
-    struct policy *p = c->pol;
-    char e[ACCT_ERRLEN], at[4200];
-    acct_center *a = acct_create(cd->name);
-    if (!a)
-        abort();
-    int np = sched_pool_count(c->s);
-    const char **names = xcalloc((size_t)np, sizeof *names);
-    int32_t *node = xcalloc(cd->naccounts, sizeof *node);
-    int32_t *user = xcalloc(cd->nusers, sizeof *user);
-    for (int i = 0; i < np; i++)
-        names[i] = sched_pool_name(c->s, i);
-    if (acct_set_pools(a, np, names, p->rates, sched_total_gpus(c->s), e, sizeof e) != 0) {
-        snprintf(err, errlen, "%s: %s", fname, e);
-        goto fail;
-    }
-    acct_priority_config pc;
-    acct_priority_defaults(&pc);
-    const center_priority *pr = &cd->priority;
-    if (pr->w_age >= 0) pc.w_age = pr->w_age;
-    if (pr->w_fairshare >= 0) pc.w_fairshare = pr->w_fairshare;
-    if (pr->w_size >= 0) pc.w_size = pr->w_size;
-    if (pr->w_qos >= 0) pc.w_qos = pr->w_qos;
-    if (pr->max_age >= 0) pc.max_age = pr->max_age;
-    if (pr->half_life >= 0) pc.half_life = pr->half_life;
-    if (pr->calc_period >= 0) pc.calc_period = pr->calc_period;
-    if (pr->favor_small >= 0) pc.favor_small = pr->favor_small;
-    if (acct_set_priority(a, &pc, e, sizeof e) != 0) {
-        snprintf(err, errlen, "%s: field priority: %s", fname, e);
-        goto fail;
-    }
-    for (size_t i = 0; i < cd->nqos; i++) {
-        const center_qos *q = &cd->qos[i];
-        acct_qos_def d;
-        memset(&d, 0, sizeof d);
-        snprintf(d.name, sizeof d.name, "%s", q->name);
-        d.priority = q->priority;
-        d.max_wall = q->max_wall;
-        d.max_gpus_per_user = q->max_gpus_per_user;
-        d.max_gpus_per_project = q->max_gpus_per_project;
-        d.preempt = q->preempt;
-        if (acct_qos_add(a, &d, e, sizeof e) < 0) {
-            snprintf(err, errlen, "%s:%" PRId64 ": field name: %s", fname, q->line, e);
-            goto fail;
-        }
-    }
-    if (cd->default_qos >= 0)
-        acct_qos_set_default(a, cd->default_qos);
-    for (size_t i = 0; i < cd->naccounts; i++) {
-        const center_account *ca = &cd->accounts[i];
-        int parent = ca->parent >= 0 ? node[ca->parent] : 0;
-        node[i] = acct_account_add(a, parent, ca->level, ca->name, ca->shares, e, sizeof e);
-        if (node[i] < 0) {
-            snprintf(err, errlen, "%s:%" PRId64 ": field name: %s", fname, ca->line, e);
-            goto fail;
-        }
-    }
-    for (size_t i = 0; i < cd->nusers; i++) {
-        const center_user *u = &cd->users[i];
-        user[i] = acct_user_add(a, u->name, u->uid, e, sizeof e);
-        if (user[i] < 0) {
-            snprintf(err, errlen, "%s:%" PRId64 ": field name: %s", fname, u->line, e);
-            goto fail;
-        }
-    }
-    for (size_t i = 0; i < cd->nmembers; i++) {
-        const center_member *m = &cd->members[i];
-        const center_user *u = &cd->users[m->user];
-        if (acct_member_add(a, user[m->user], node[m->project], u->shares, e, sizeof e) < 0) {
-            snprintf(err, errlen, "%s:%" PRId64 ": field projects: %s", fname, u->line, e);
-            goto fail;
-        }
-    }
-    for (size_t i = 0; i < cd->nusers; i++)
-        acct_user_set_default(a, user[i], node[cd->users[i].default_project]);
-    for (size_t i = 0; i < cd->nallocs; i++) {
-        const center_alloc *ca = &cd->allocs[i];
-        acct_alloc_def d;
-        memset(&d, 0, sizeof d);
-        snprintf(d.name, sizeof d.name, "%s", ca->name);
-        d.account = ca->account >= 0 ? node[ca->account] : 0;
-        d.start = ca->start;
-        d.end = ca->end;
-        d.gpu_hours = ca->gpu_hours;
-        if (ca->pools[0] && sched_pool_mask(c->s, ca->pools, 1, &d.pools, e, sizeof e) != 0) {
-            where(at, sizeof at, fname, ca->pools_line);
-            snprintf(err, errlen, "%s: field pools: %s", at, e);
-            goto fail;
-        }
-        if (acct_alloc_add(a, &d, e, sizeof e) < 0) {
-            where(at, sizeof at, fname, ca->line);
-            snprintf(err, errlen, "%s: field name: %s", at, e);
-            goto fail;
-        }
-    }
-    free(names);
-    free(node);
-    free(user);
-    return a;
-fail:
-    free(names);
-    free(node);
-    free(user);
-    acct_destroy(a);
-    return NULL;
+    return center_acct_build(cd, c->s, c->pol->rates, fname, NULL, err, errlen);
 }
 
 /* A time in an API request: Unix seconds or a date as the center file

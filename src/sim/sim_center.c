@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "center_acct.h"
 #include "sim_internal.h"
 
 /* A trace group id mapped to a project (sorted by group). */
@@ -51,91 +52,25 @@ void sim_center_counts(const sim_center *c, int64_t *auto_members, int64_t *unkn
     *unknown_qos = c->unknown_qos;
 }
 
-/* The center file was checked by its reader; what can still fail here is
- * what needs the machine (pool names) or libsched's own limits. Each error
- * names the line of the entry at fault. O(A + U + M + Q + L) acct calls. */
+/* The policy object comes from center_acct_build (the same code fleetd
+ * builds its center with); what is the simulator's own is the map of trace
+ * groups to projects. O(A + U + M + Q + L) acct calls, O(G log G) for G
+ * mapped groups. */
 sim_center *sim_center_build(const center_desc *cd, const sched *s, const double *rates,
                              const char *fname, char *err, size_t errlen)
 {
-    char e[ACCT_ERRLEN];
-    int32_t *node = NULL, *user = NULL;
-    const char **names = NULL;
-    double *r = NULL;
-    fname = fname ? fname : "<center>";
     sim_center *c = calloc(1, sizeof *c);
-    if (!c || !(c->a = acct_create(cd->name))) {
-        snprintf(err, errlen, "out of memory");
-        free(c);
-        return NULL;
-    }
-    acct_center *a = c->a;
-
-    /* pools and rates, in the machine's pool order */
-    int np = sched_pool_count(s);
-    names = calloc((size_t)(np > 0 ? np : 1), sizeof *names);
-    r = calloc((size_t)(np > 0 ? np : 1), sizeof *r);
-    node = calloc(cd->naccounts ? cd->naccounts : 1, sizeof *node);
-    user = calloc(cd->nusers ? cd->nusers : 1, sizeof *user);
-    if (!names || !r || !node || !user) {
+    int32_t *node = calloc(cd->naccounts ? cd->naccounts : 1, sizeof *node);
+    if (!c || !node) {
         snprintf(err, errlen, "out of memory");
         goto fail;
     }
-    for (int i = 0; i < np; i++) {
-        names[i] = sched_pool_name(s, i);
-        r[i] = rates ? rates[i] : 1.0;
-    }
-    if (acct_set_pools(a, np, names, r, sched_total_gpus(s), e, sizeof e) != 0) {
-        snprintf(err, errlen, "%s: %s", fname, e);
+    c->a = center_acct_build(cd, s, rates, fname, node, err, errlen);
+    if (!c->a)
         goto fail;
-    }
-
-    /* priority: libsched's defaults where the file is silent */
-    acct_priority_config pc;
-    acct_priority_defaults(&pc);
-    const center_priority *p = &cd->priority;
-    if (p->w_age >= 0) pc.w_age = p->w_age;
-    if (p->w_fairshare >= 0) pc.w_fairshare = p->w_fairshare;
-    if (p->w_size >= 0) pc.w_size = p->w_size;
-    if (p->w_qos >= 0) pc.w_qos = p->w_qos;
-    if (p->max_age >= 0) pc.max_age = p->max_age;
-    if (p->half_life >= 0) pc.half_life = p->half_life;
-    if (p->calc_period >= 0) pc.calc_period = p->calc_period;
-    if (p->favor_small >= 0) pc.favor_small = p->favor_small;
-    if (acct_set_priority(a, &pc, e, sizeof e) != 0) {
-        snprintf(err, errlen, "%s: %s", fname, e);
-        goto fail;
-    }
-
-    for (size_t i = 0; i < cd->nqos; i++) {
-        const center_qos *q = &cd->qos[i];
-        acct_qos_def d;
-        memset(&d, 0, sizeof d);
-        snprintf(d.name, sizeof d.name, "%s", q->name);
-        d.priority = q->priority;
-        d.max_wall = q->max_wall;
-        d.max_gpus_per_user = q->max_gpus_per_user;
-        d.max_gpus_per_project = q->max_gpus_per_project;
-        d.preempt = q->preempt;
-        if (acct_qos_add(a, &d, e, sizeof e) < 0) {
-            snprintf(err, errlen, "%s:%" PRId64 ": field name: %s", fname, q->line, e);
-            goto fail;
-        }
-    }
-    if (cd->default_qos >= 0)
-        acct_qos_set_default(a, cd->default_qos);
-
-    /* accounts come parents first: a parent's node exists when its child is added */
     size_t ngroups = 0;
-    for (size_t i = 0; i < cd->naccounts; i++) {
-        const center_account *ca = &cd->accounts[i];
-        int parent = ca->parent >= 0 ? node[ca->parent] : 0;
-        node[i] = acct_account_add(a, parent, ca->level, ca->name, ca->shares, e, sizeof e);
-        if (node[i] < 0) {
-            snprintf(err, errlen, "%s:%" PRId64 ": field name: %s", fname, ca->line, e);
-            goto fail;
-        }
-        ngroups += ca->trace_group >= 0;
-    }
+    for (size_t i = 0; i < cd->naccounts; i++)
+        ngroups += cd->accounts[i].trace_group >= 0;
     c->groups = calloc(ngroups ? ngroups : 1, sizeof *c->groups);
     if (!c->groups) {
         snprintf(err, errlen, "out of memory");
@@ -145,92 +80,10 @@ sim_center *sim_center_build(const center_desc *cd, const sched *s, const double
         if (cd->accounts[i].trace_group >= 0)
             c->groups[c->ngroups++] = (group_map){cd->accounts[i].trace_group, node[i]};
     qsort(c->groups, c->ngroups, sizeof *c->groups, cmp_group);
-
-    for (size_t i = 0; i < cd->nusers; i++) {
-        const center_user *u = &cd->users[i];
-        user[i] = acct_user_add(a, u->name, u->uid, e, sizeof e);
-        if (user[i] < 0) {
-            snprintf(err, errlen, "%s:%" PRId64 ": field name: %s", fname, u->line, e);
-            goto fail;
-        }
-    }
-    for (size_t i = 0; i < cd->nmembers; i++) {
-        const center_member *m = &cd->members[i];
-        const center_user *u = &cd->users[m->user];
-        if (acct_member_add(a, user[m->user], node[m->project], u->shares, e, sizeof e) < 0) {
-            snprintf(err, errlen, "%s:%" PRId64 ": field projects: %s", fname, u->line, e);
-            goto fail;
-        }
-    }
-    for (size_t i = 0; i < cd->nusers; i++)
-        acct_user_set_default(a, user[i], node[cd->users[i].default_project]);
-
-    for (size_t i = 0; i < cd->nallocs; i++) {
-        const center_alloc *ca = &cd->allocs[i];
-        acct_alloc_def d;
-        memset(&d, 0, sizeof d);
-        snprintf(d.name, sizeof d.name, "%s", ca->name);
-        d.account = ca->account >= 0 ? node[ca->account] : 0;
-        d.start = ca->start;
-        d.end = ca->end;
-        d.gpu_hours = ca->gpu_hours;
-        if (ca->pools[0] && sched_pool_mask(s, ca->pools, 1, &d.pools, e, sizeof e) != 0) {
-            snprintf(err, errlen, "%s:%" PRId64 ": field pools: %s", fname, ca->pools_line, e);
-            goto fail;
-        }
-        if (acct_alloc_add(a, &d, e, sizeof e) < 0) {
-            snprintf(err, errlen, "%s:%" PRId64 ": field name: %s", fname, ca->line, e);
-            goto fail;
-        }
-    }
-    /* guarantees: pool names resolved on the machine; a pool's guarantees
-     * together may not exceed its GPUs (nobody could be given them all) */
-    for (size_t i = 0; i < cd->nguarantees; i++) {
-        const center_guarantee *g = &cd->guarantees[i];
-        int pool = sched_pool_find(s, g->pool);
-        if (pool < 0) {
-            snprintf(err, errlen, "%s:%" PRId64 ": field pool: no pool \"%s\" in this cluster",
-                     fname, g->pool_line, g->pool);
-            goto fail;
-        }
-        int64_t pool_gpus = 0, sum = g->gpus;
-        for (int n = 0; n < sched_node_count(s); n++) {
-            sched_node_info in;
-            if (sched_node_get(s, n, &in) == 0 && strcmp(in.pool, g->pool) == 0)
-                pool_gpus += in.gpus;
-        }
-        for (size_t k = 0; k < i; k++)
-            if (strcmp(cd->guarantees[k].pool, g->pool) == 0)
-                sum += cd->guarantees[k].gpus;
-        if (sum > pool_gpus) {
-            snprintf(err, errlen, "%s:%" PRId64 ": field gpus: the guarantees in pool %s sum to "
-                     "%" PRId64 " GPUs, more than its %" PRId64, fname, g->line, g->pool, sum,
-                     pool_gpus);
-            goto fail;
-        }
-        if (acct_guarantee_add(a, node[g->account], pool, g->gpus, e, sizeof e) != 0) {
-            snprintf(err, errlen, "%s:%" PRId64 ": field account: %s", fname, g->line, e);
-            goto fail;
-        }
-    }
-    acct_preempt_config pre;
-    acct_preempt_defaults(&pre);
-    if (cd->preemption.grace >= 0) pre.grace = cd->preemption.grace;
-    if (cd->preemption.signal > 0) pre.signal = cd->preemption.signal;
-    if (acct_set_preempt(a, &pre, e, sizeof e) != 0) {
-        snprintf(err, errlen, "%s: %s", fname, e);
-        goto fail;
-    }
-    free(names);
-    free(r);
     free(node);
-    free(user);
     return c;
 fail:
-    free(names);
-    free(r);
     free(node);
-    free(user);
     sim_center_free(c);
     return NULL;
 }
