@@ -35,6 +35,9 @@
  * recently deleted on every creation. */
 #define AGENT_DEFAULT_SPOOL "/run/gpufleet/spool"
 #define AGENT_DEFAULT_HEARTBEAT_MS 1000
+/* The longest preemption grace a shepherd is told (it travels in 23 bits of
+ * the value of a queued signal; see shepherd.c): about 97 days. */
+#define SHEPHERD_GRACE_MAX 0x7fffff
 
 typedef struct agent agent;
 typedef struct anode anode;

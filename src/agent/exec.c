@@ -507,20 +507,30 @@ int exec_launch(anode *n, const proto_launch *l)
 
 /* ---- kill, ack ---------------------------------------------------------- */
 
-static void signal_shepherd(ajob *j, int sig)
+/* Signals the job's shepherd: SIGTERM (kill), SIGUSR1 (time limit), or
+ * SIGUSR2 queued with a value (preemption: the signal in the low 8 bits,
+ * the grace in seconds above them; see shepherd.c). */
+static void signal_shepherd(ajob *j, int sig, int value)
 {
+    pid_t pid = 0;
     if (j->proc) {
-        uv_process_kill(j->proc, sig);
+        pid = j->proc->pid;
+    } else {
+        if (!j->shepherd) {
+            char path[PATH_MAX];
+            snprintf(path, sizeof path, "%s/shepherd.pid", j->dir);
+            if (spool_pid_read(path, &j->shepherd, &j->shep_start) != 0)
+                j->shepherd = 0;
+        }
+        if (j->shepherd && proc_is(j->shepherd, j->shep_start))
+            pid = j->shepherd;
+    }
+    if (pid <= 0)
         return;
-    }
-    if (!j->shepherd) {
-        char path[PATH_MAX];
-        snprintf(path, sizeof path, "%s/shepherd.pid", j->dir);
-        if (spool_pid_read(path, &j->shepherd, &j->shep_start) != 0)
-            j->shepherd = 0;
-    }
-    if (j->shepherd && proc_is(j->shepherd, j->shep_start))
-        kill(j->shepherd, sig);
+    if (sig == SIGUSR2)
+        sigqueue(pid, sig, (union sigval){.sival_int = value});
+    else
+        kill(pid, sig);
 }
 
 int exec_kill(anode *n, const proto_kill *k)
@@ -544,12 +554,23 @@ int exec_kill(anode *n, const proto_kill *k)
     int64_t now = mono_ms();
     if (j->kill_sent_ms && now - j->kill_sent_ms < KILL_REPEAT_MS)
         return 0;
+    if (k->reason == PROTO_END_PREEMPTED) {
+        /* the grace left is fleetd's word each time; the shepherd keeps the
+         * first it is given */
+        int32_t grace = k->grace < SHEPHERD_GRACE_MAX ? k->grace : SHEPHERD_GRACE_MAX;
+        if (!j->kill_sent_ms)
+            alog("job %" PRId64 ".%d on %s: preempted (fleetd): signal %d, SIGKILL in %d s",
+                 j->job, j->run, n->name, k->signal, (int)grace);
+        j->kill_sent_ms = now;
+        signal_shepherd(j, SIGUSR2, (int)(((uint32_t)grace << 8) | (uint32_t)k->signal));
+        return 1;
+    }
     if (!j->kill_sent_ms)
         alog("job %" PRId64 ".%d on %s: %s", j->job, j->run, n->name,
              k->reason == PROTO_END_TIMEOUT ? "time limit reached (fleetd): killing"
                                             : "killing (fleetd)");
     j->kill_sent_ms = now;
-    signal_shepherd(j, k->reason == PROTO_END_TIMEOUT ? SIGUSR1 : SIGTERM);
+    signal_shepherd(j, k->reason == PROTO_END_TIMEOUT ? SIGUSR1 : SIGTERM, 0);
     return 1;
 }
 

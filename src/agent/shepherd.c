@@ -22,7 +22,10 @@
  *      SIGTERM (and SIGCONT) to the whole tree, the process group, the
  *      cgroup and the orphans it adopted as a subreaper, then after
  *      kill_grace seconds SIGKILL (cgroup.kill on v2). SIGTERM from the agent
- *      does the same with reason killed, SIGUSR1 with reason timeout;
+ *      does the same with reason killed, SIGUSR1 with reason timeout, and
+ *      SIGUSR2 (queued with a value: the preemption signal in its low 8
+ *      bits, the grace in seconds above them) with reason preempted: that
+ *      signal instead of SIGTERM, and SIGKILL when the grace is over;
  *   4. when the script is gone, kills what is left of the tree, waits for it
  *      to be empty, and writes status.json atomically: the end record.
  *
@@ -359,20 +362,31 @@ static int tree_empty(shep *s)
     return cgroup_job_empty(&s->cg);
 }
 
-static void begin_kill(shep *s, int reason)
+/* The end begins: sig to the whole tree (and SIGCONT, so that a stopped job
+ * sees it), SIGKILL after grace seconds. Only the first call counts. */
+static void begin_kill(shep *s, int reason, int sig, int grace)
 {
     if (s->kill_reason >= 0)
         return;
     s->kill_reason = reason;
-    s->kill_at_ms = elapsed_ms(s) + (int64_t)(s->l.kill_grace > 0 ? s->l.kill_grace : 0) * 1000;
+    s->kill_at_ms = elapsed_ms(s) + (int64_t)(grace > 0 ? grace : 0) * 1000;
     if (reason == PROTO_END_TIMEOUT)
         snprintf(s->message, sizeof s->message, "time limit of %" PRId64 " s reached",
                  s->l.time_limit);
+    else if (reason == PROTO_END_PREEMPTED)
+        snprintf(s->message, sizeof s->message, "preempted on fleetd's command");
     else
         snprintf(s->message, sizeof s->message, "killed on fleetd's command");
-    alog("%s: SIGTERM to the job, SIGKILL in %d s", s->message, (int)s->l.kill_grace);
-    tree_signal(s, SIGTERM);
-    tree_signal(s, SIGCONT);
+    alog("%s: signal %d to the job, SIGKILL in %d s", s->message, sig, grace);
+    tree_signal(s, sig);
+    if (sig != SIGCONT)
+        tree_signal(s, SIGCONT);
+}
+
+/* begin_kill with SIGTERM and the job's kill grace (a cancel, a limit). */
+static void begin_term(shep *s, int reason)
+{
+    begin_kill(s, reason, SIGTERM, s->l.kill_grace);
 }
 
 /* SIGKILL everything and wait (bounded) until it is gone. */
@@ -398,7 +412,7 @@ static void wait_for_end(shep *s, const sigset_t *set)
         reap(s);
         int64_t now = elapsed_ms(s);
         if (s->kill_reason < 0 && limit_ms >= 0 && now >= limit_ms)
-            begin_kill(s, PROTO_END_TIMEOUT);
+            begin_term(s, PROTO_END_TIMEOUT);
         if (s->kill_reason >= 0 && !s->killed_hard && now >= s->kill_at_ms) {
             s->killed_hard = 1;
             tree_signal(s, SIGKILL);
@@ -424,10 +438,17 @@ static void wait_for_end(shep *s, const sigset_t *set)
         struct timespec ts = {next / 1000, (next % 1000) * 1000000};
         siginfo_t si;
         int sig = sigtimedwait(set, &si, &ts);
-        if (sig == SIGTERM || sig == SIGINT)
-            begin_kill(s, PROTO_END_KILLED);
-        else if (sig == SIGUSR1)
-            begin_kill(s, PROTO_END_TIMEOUT);
+        if (sig == SIGTERM || sig == SIGINT) {
+            begin_term(s, PROTO_END_KILLED);
+        } else if (sig == SIGUSR1) {
+            begin_term(s, PROTO_END_TIMEOUT);
+        } else if (sig == SIGUSR2) {
+            unsigned v = (unsigned)si.si_value.sival_int;
+            int psig = (int)(v & 0xff), grace = (int)(v >> 8);
+            if (psig < 1 || psig > 64)
+                psig = SIGTERM; /* not from the agent: a plain preemption */
+            begin_kill(s, PROTO_END_PREEMPTED, psig, grace);
+        }
     }
 }
 
@@ -537,6 +558,7 @@ int shepherd_main(const char *dir)
     sigaddset(&set, SIGTERM);
     sigaddset(&set, SIGINT);
     sigaddset(&set, SIGUSR1);
+    sigaddset(&set, SIGUSR2);
     sigaddset(&set, SIGHUP);
     sigprocmask(SIG_BLOCK, &set, NULL);
     signal(SIGPIPE, SIG_IGN);

@@ -13,18 +13,19 @@
 #define RECORD_MAX (1u << 20)
 #define LAUNCH_MAX (PROTO_MAX_BODY)
 
-static const char *const reason_names[] = {"exited", "timeout", "killed", "launch_failed"};
+static const char *const reason_names[] = {"exited", "timeout", "killed", "launch_failed",
+                                              "preempted"};
 
 const char *spool_reason_name(int reason)
 {
-    if (reason < 0 || reason > PROTO_END_LAUNCH_FAILED)
+    if (reason < 0 || reason > PROTO_END_PREEMPTED)
         return "unknown";
     return reason_names[reason];
 }
 
 int spool_reason_parse(const char *s)
 {
-    for (int i = 0; i <= PROTO_END_LAUNCH_FAILED; i++)
+    for (int i = 0; i <= PROTO_END_PREEMPTED; i++)
         if (strcmp(s, reason_names[i]) == 0)
             return i;
     return -1;

@@ -325,7 +325,7 @@ out:
 static int check_states(const char *cmd, const char *v, int finished_only)
 {
     static const char *const all[] = {"pending",  "running", "completed", "failed", "cancelled",
-                                      "timeout",  "node_fail", "active",  "finished"};
+                                      "timeout",  "node_fail", "preempted", "active", "finished"};
     for (const char *p = v; *p;) {
         const char *e = strchr(p, ',');
         size_t n = e ? (size_t)(e - p) : strlen(p);
@@ -335,9 +335,9 @@ static int check_states(const char *cmd, const char *v, int finished_only)
                 ok |= strlen(all[i]) == n && strncmp(all[i], p, n) == 0;
         if (!ok) {
             fprintf(stderr, "%s: --state: unknown state \"%.*s\" (%s)\n", cmd, (int)n, p,
-                    finished_only ? "completed, failed, cancelled, timeout, node_fail"
+                    finished_only ? "completed, failed, cancelled, timeout, node_fail, preempted"
                                   : "pending, running, completed, failed, cancelled, timeout, "
-                                    "node_fail, active, finished, all");
+                                    "node_fail, preempted, active, finished, all");
             return -1;
         }
         p += n;
@@ -565,9 +565,11 @@ static void list_usage(FILE *f, int history)
             "%s"
             "      --json              fleetd's JSON, unchanged\n"
             "%s",
-            history ? "" : "      --priority          priorities and their factors\n", history ? "completed, failed, cancelled, timeout, node_fail (default: all of them)"
+            history ? "" : "      --priority          priorities and their factors\n",
+            history ? "completed, failed, cancelled, timeout, node_fail, preempted\n"
+                      "                          (default: all of them)"
                     : "pending, running, completed, failed, cancelled, timeout,\n"
-                      "                          node_fail, active (default), finished, all",
+                      "                          node_fail, preempted, active (default), finished, all",
             fleet_conn_help);
 }
 

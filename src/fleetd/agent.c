@@ -188,6 +188,12 @@ void agent_job_started(ctl *c, fjob *j)
     }
 }
 
+void agent_job_preempt(ctl *c, fjob *j)
+{
+    for (int32_t k = 0; k < j->sj.nalloc; k++)
+        wake_node(c, j->sj.alloc[k].node);
+}
+
 void agent_job_stopped(ctl *c, fjob *j)
 {
     steps_job_stopped(c, j);
@@ -587,14 +593,22 @@ static size_t compose(ctl *c, const proto_sync *m, int tcp, proto_reply *out)
         cap = 0;
         fnode *fn = &c->nodes[n];
         size_t fresh_kills = 0;
+        int64_t now = ctl_now();
         for (int32_t r = 0; r < rep->nrunning; r++) {
             const proto_running *pr = &rep->running[r];
             fjob *j = ctl_job_find(c, pr->job);
+            proto_kill kill = {pr->job, pr->run, PROTO_END_KILLED, 0, 0};
             if (j && j->state == FJOB_RUNNING && j->restarts == pr->run &&
-                alloc_index(j, n) >= 0)
-                continue;
+                alloc_index(j, n) >= 0) {
+                if (!j->preempt_at)
+                    continue;
+                /* a preemption victim: its signal, and the grace left */
+                kill.reason = PROTO_END_PREEMPTED;
+                kill.signal = j->preempt_signal;
+                kill.grace = j->preempt_at > now ? (int32_t)(j->preempt_at - now) : 0;
+            }
             nc->kill = grow(nc->kill, &cap, nc->nkill, sizeof *nc->kill);
-            nc->kill[nc->nkill++] = (proto_kill){pr->job, pr->run, PROTO_END_KILLED};
+            nc->kill[nc->nkill++] = kill;
             int32_t q = 0;
             while (q < fn->nkills && (fn->kills[q].job != pr->job || fn->kills[q].run != pr->run))
                 q++;
@@ -747,6 +761,7 @@ static int agent_name_ok(const char *s)
 static int end_state(const proto_ended *e)
 {
     switch (e->reason) {
+    case PROTO_END_PREEMPTED: return FJOB_PREEMPTED;
     case PROTO_END_EXITED: return e->exit_code == 0 ? FJOB_COMPLETED : FJOB_FAILED;
     case PROTO_END_TIMEOUT: return FJOB_TIMEOUT;
     default: return FJOB_FAILED;
@@ -823,7 +838,14 @@ static void take_report(ctl *c, fagent *a, const proto_node_report *rep)
         if (pe->reason == PROTO_END_LAUNCH_FAILED || pe->message[0])
             fprintf(stderr, "fleetd: job %lld on %s: %s\n", (long long)j->id, rep->name,
                     pe->message[0] ? pe->message : "launch failed");
-        ctl_job_finish(c, j, st, pe->exit_code);
+        /* a victim's run ends as preempted however it left after the signal
+         * (checkpointed and exited, or killed at the end of its grace); also
+         * one preempted before a restart of ours (the shepherd kept its
+         * deadline) */
+        if (pe->reason != PROTO_END_LAUNCH_FAILED && (j->preempt_at || st == FJOB_PREEMPTED))
+            ctl_job_preempted(c, j, pe->exit_code);
+        else
+            ctl_job_finish(c, j, st, pe->exit_code);
     }
 }
 

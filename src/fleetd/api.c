@@ -36,6 +36,7 @@ static const char *state_name(int st)
     case FJOB_CANCELLED: return "cancelled";
     case FJOB_TIMEOUT: return "timeout";
     case FJOB_NODE_FAIL: return "node_fail";
+    case FJOB_PREEMPTED: return "preempted";
     }
     return "unknown";
 }
@@ -73,6 +74,8 @@ static const char *pending_reason(ctl *c, const fjob *j)
         return "array_limit";
     if (j->pol_wait)
         return policy_reason_name(j); /* the center's QOS limits and allocations */
+    if (policy_job_awaiting(j))
+        return "preemption"; /* its victims are leaving (their grace) */
     return sched_reason_name(sched_job_reason(c->s, &j->sj));
 }
 
@@ -110,6 +113,10 @@ static void job_fields(ctl *c, jsonw *w, const fjob *j)
     if (j->array_job_id) {
         jsonw_kv_int(w, "array_job_id", j->array_job_id);
         jsonw_kv_int(w, "array_task_id", j->array_task_id);
+    }
+    if (j->state == FJOB_RUNNING && j->preempt_at) {
+        jsonw_kv_int(w, "preempted_by", j->preempt_by);
+        jsonw_kv_int(w, "preempt_deadline", j->preempt_at);
     }
     policy_job_fields(c, w, j); /* with a center: reason_detail, allocation */
 }
@@ -158,7 +165,7 @@ static void list_jobs(ctl *c, http_req *r, const char *arg)
         return;
     }
     static const char *const states[] = {"pending", "running", "completed", "failed", "cancelled",
-                                         "timeout", "node_fail", "active", "finished"};
+                                         "timeout", "node_fail", "preempted", "active", "finished"};
     for (const char *p = st; p && *p;) {
         const char *e = strchr(p, ',');
         size_t n = e ? (size_t)(e - p) : strlen(p);

@@ -429,6 +429,17 @@ static void gate_jobs(ctl *c)
     }
 }
 
+/* Without agents nothing runs to be signalled: a preemption victim ends when
+ * its grace is over (at the first pass after). O(J). */
+static void end_preempted(ctl *c, int64_t now)
+{
+    for (size_t i = 0; i < c->nall; i++) {
+        fjob *j = c->all[i];
+        if (j->state == FJOB_RUNNING && j->preempt_at && j->preempt_at <= now)
+            ctl_job_preempted(c, j, -1);
+    }
+}
+
 static void run_pass(ctl *c)
 {
     c->sched_dirty = 0;
@@ -436,8 +447,11 @@ static void run_pass(ctl *c)
         gate_jobs(c);
     c->last_pass = uv_now(c->loop);
     int64_t now = ctl_now();
+    if (c->o.no_agents)
+        end_preempted(c, now);
     policy_before_pass(c, now); /* priorities, QOS and allocation gates */
     sched_pass(c->s, now, start_cb, c);
+    policy_after_pass(c, now);  /* preemption plans for what did not start */
     c->stats.passes++;
     /* start estimates for fleet queue: at most every 2 s, the first 5,000
      * pending jobs (the pass itself only estimates the job it reserves for);
@@ -495,6 +509,8 @@ int ctl_job_requeue(ctl *c, fjob *j, char *err, size_t errlen)
     j->sj.user = saved.user;
     j->state = FJOB_PENDING;
     j->restarts++;
+    j->preempt_at = 0;
+    j->preempt_by = 0;
     j->start_time = 0;
     free(j->nodelist);
     j->nodelist = NULL;
@@ -507,6 +523,22 @@ int ctl_job_requeue(ctl *c, fjob *j, char *err, size_t errlen)
     ctl_mark_dirty(c, j);
     c->sched_dirty = 1;
     return 0;
+}
+
+void ctl_job_preempted(ctl *c, fjob *j, int exit_code)
+{
+    char err[SCHED_ERRLEN];
+    if (j->no_requeue) {
+        fprintf(stderr, "fleetd: job %lld: preempted; not requeued (--no-requeue)\n",
+                (long long)j->id);
+        ctl_job_finish(c, j, FJOB_PREEMPTED, exit_code);
+    } else if (ctl_job_requeue(c, j, err, sizeof err) != 0) {
+        fprintf(stderr, "fleetd: job %lld: preempted; requeue failed: %s\n", (long long)j->id,
+                err);
+        ctl_job_finish(c, j, FJOB_PREEMPTED, exit_code);
+    } else {
+        fprintf(stderr, "fleetd: job %lld: preempted; requeued\n", (long long)j->id);
+    }
 }
 
 static void on_soon(uv_timer_t *t);

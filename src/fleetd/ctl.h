@@ -28,6 +28,7 @@ enum fjob_state {
     FJOB_CANCELLED = STORE_CANCELLED,
     FJOB_TIMEOUT = STORE_TIMEOUT,
     FJOB_NODE_FAIL = STORE_NODE_FAIL,
+    FJOB_PREEMPTED = STORE_PREEMPTED, /* preempted and not requeued (--no-requeue) */
 };
 
 /* A job as the controller keeps it in memory: the scheduler's view plus the
@@ -55,7 +56,12 @@ typedef struct fjob {
     int32_t ndeps;
     int32_t array_max_running; /* the %N of --array (on every task), 0 = no limit */
     int32_t array_slots;     /* on an array's first task: scratch of gate_jobs */
-    int8_t no_requeue;       /* --no-requeue: a lost node fails it (NODE_FAIL) */
+    int8_t no_requeue;       /* --no-requeue: a lost node fails it (NODE_FAIL), a
+                                preemption ends it (PREEMPTED) */
+    int64_t preempt_at;      /* a preemption victim: when its grace ends (unix s);
+                                0: not being preempted (policy.c, agent.c) */
+    int64_t preempt_by;      /* the job it makes room for */
+    int32_t preempt_signal;  /* the signal it was sent first */
     uint64_t *gpumask;       /* while running: [k] GPU indices of alloc entry k, and
                                 [nalloc + k] its SHARE_* flags (agent.c) */
     struct fstep *steps;     /* while running: its steps (fleet run; steps.c) */

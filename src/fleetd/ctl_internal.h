@@ -87,6 +87,9 @@ void ctl_wait_commit(ctl *c, http_req *r);
 void ctl_queue_new(ctl *c, fjob *j, char *spec_json, http_req *r, int first_of_request);
 void ctl_job_finish(ctl *c, fjob *j, int state, int exit_code);
 int ctl_job_requeue(ctl *c, fjob *j, char *err, size_t errlen);
+/* A preempted run ended (its grace is over, or it left by itself after the
+ * signal): requeued, or PREEMPTED when the job asked not to be requeued. */
+void ctl_job_preempted(ctl *c, fjob *j, int exit_code);
 
 /* agent.c: the controller's side of the agent protocol */
 void agent_init(ctl *c);
@@ -110,6 +113,9 @@ struct jsonw;
 void agent_node_fields(ctl *c, int node, struct jsonw *w);
 const char *agent_node_why(ctl *c, int node);
 
+/* A job was chosen as a preemption victim: its nodes' agents are woken to
+ * send it the preemption signal (and its grace). */
+void agent_job_preempt(ctl *c, fjob *j);
 /* Wake the agent of node n (force: answer its held sync even if empty). */
 void agent_wake_node(ctl *c, int n, int force);
 /* The address other nodes reach node n at (its agent's word, else its name). */
@@ -152,6 +158,14 @@ void policy_job_dropped(ctl *c, fjob *j);
 void policy_before_pass(ctl *c, int64_t now);
 /* A job started (from the pass's start callback). */
 void policy_job_started(ctl *c, fjob *j);
+/* After each pass, with guarantees or QOS preemption rights: preemption
+ * plans for the pending jobs; victims are marked (fjob.preempt_at) and
+ * their agents woken; preemptors wait at the front of the queue. */
+void policy_after_pass(ctl *c, int64_t now);
+/* Non-zero for a pending preemptor waiting for its victims. */
+int policy_job_awaiting(const fjob *j);
+/* Victims signalled since the start. */
+int64_t policy_preemptions(const ctl *c);
 /* A job leaves its state at `now` (before the change): a running job's run
  * becomes an accounting record ending as `state`, charged in the policy; a
  * pending job's admission is released. */

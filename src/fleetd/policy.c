@@ -690,12 +690,36 @@ static const acct_job *job_of(const sched_job *sj, void *arg)
 }
 
 /* Fair Tree over the usage at `now`, and every pending job's priority. */
+/* A preemptor waiting for its victims goes first, whatever its
+ * multifactor priority (as in the simulator). */
+#define PREEMPTOR_PRIORITY (INT64_MAX / 4)
+
+static int awaiting(const sched_job *sj)
+{
+    const fjob *j = (const fjob *)(const void *)sj;
+    return j->pol && j->pol->await != 0;
+}
+
+/* sched_reprioritize's callback: preemptors first, every other job its
+ * multifactor priority. O(1). */
+static int64_t live_priority(const sched_job *sj, void *arg)
+{
+    return awaiting(sj) ? PREEMPTOR_PRIORITY : acct_sched_priority(sj, arg);
+}
+
+/* Keeps every priority but the preemptors'. O(1). */
+static int64_t boost_priority(const sched_job *sj, void *arg)
+{
+    (void)arg;
+    return awaiting(sj) ? PREEMPTOR_PRIORITY : sj->priority;
+}
+
 static void recalc(ctl *c, int64_t now)
 {
     struct policy *p = c->pol;
     acct_fairshare_update(p->a, now);
     acct_prio_arg arg = {p->a, now, job_of, NULL};
-    sched_reprioritize(c->s, acct_sched_priority, &arg);
+    sched_reprioritize(c->s, live_priority, &arg);
     p->last_calc = now;
     p->calcs++;
 }
@@ -834,6 +858,9 @@ void policy_destroy(ctl *c)
     free(p->log);
     free(p->scratch);
     free(p->gate);
+    free(p->run);
+    free(p->victims);
+    free(p->claims);
     free(p->hold);
     free(p);
     c->pol = NULL;
@@ -1070,6 +1097,131 @@ void policy_job_started(ctl *c, fjob *j)
         return;
     acct_job_start(c->pol->a, &j->pol->aj, j->sj.pool, j->sj.alloced_gpus, j->sj.start);
     j->pol_wait = POL_WAIT_NONE;
+    j->pol->await = 0; /* a preemptor got its GPUs */
+}
+
+/* ---- preemption ------------------------------------------------------------ */
+
+int policy_job_awaiting(const fjob *j)
+{
+    return j->state == FJOB_PENDING && awaiting(&j->sj);
+}
+
+static void *grow_to(void *v, size_t *cap, size_t n, size_t sz)
+{
+    if (n <= *cap)
+        return v;
+    *cap = n > 2 * *cap ? n : 2 * *cap;
+    return xrealloc(v, *cap * sz);
+}
+
+/*
+ * After each pass, with guarantees or QOS preemption rights (the simulator's
+ * policy_preempt, on live jobs): the pending jobs in queue order that are
+ * not held, and not waiting for victims already, each get a plan
+ * (acct_preempt_plan_job). Each victim is marked (preempt_at: now + grace)
+ * and its nodes' agents woken: they send it the preemption signal and
+ * SIGKILL at the end of the grace; when it ends, it is requeued (or ends as
+ * preempted: ctl_job_preempted). The preemptor waits at the front of the
+ * queue with its claim until its victims are gone and their grace is over;
+ * if it has not started by then, it plans again. Cost, only when
+ * preemption is on: O(J) over the controller's jobs, O(R log R) to classify
+ * the R running jobs, O(Q log Q) to order the Q pending ones, a plan per
+ * pending job that is covered or has rights (acct.h), and a re-sort of the
+ * queue when victims were chosen.
+ */
+void policy_after_pass(ctl *c, int64_t now)
+{
+    struct policy *p = c->pol;
+    if (!policy_enabled(c) || !acct_preempt_enabled(p->a))
+        return;
+    acct_center *a = p->a;
+    size_t nrun = 0, npend = 0;
+    for (size_t i = 0; i < c->nall; i++) {
+        fjob *j = c->all[i];
+        if (!j->pol)
+            continue;
+        if (j->state == FJOB_RUNNING) {
+            nrun++;
+        } else if (j->state == FJOB_PENDING) {
+            j->pol->draining = 0;
+            npend += !j->sj.held;
+        }
+    }
+    if (nrun == 0 || npend == 0)
+        return;
+    p->run = grow_to(p->run, &p->caprun, nrun, sizeof *p->run);
+    p->victims = xrealloc(p->victims, p->caprun * sizeof *p->victims);
+    if (npend > p->capscratch) {
+        p->capscratch = npend;
+        p->scratch = xrealloc(p->scratch, p->capscratch * sizeof *p->scratch);
+        p->gate = xrealloc(p->gate, p->capscratch * sizeof *p->gate);
+        p->hold = xrealloc(p->hold, p->capscratch * sizeof *p->hold);
+    }
+    size_t r = 0, q = 0;
+    for (size_t i = 0; i < c->nall; i++) {
+        fjob *j = c->all[i];
+        if (!j->pol)
+            continue;
+        if (j->state == FJOB_RUNNING) {
+            p->run[r++] = (acct_running){&j->sj, &j->pol->aj, j->preempt_at != 0, 0};
+            fjob *by = j->preempt_at ? ctl_job_find(c, j->preempt_by) : NULL;
+            if (by && by->state == FJOB_PENDING && by->pol)
+                by->pol->draining = 1;
+        } else if (j->state == FJOB_PENDING && !j->sj.held) {
+            p->scratch[q++] = j;
+        }
+    }
+    acct_running_classify(a, p->run, nrun);
+    qsort(p->scratch, q, sizeof *p->scratch, queue_cmp);
+    size_t nclaims = 0;
+    for (size_t k = 0; k < q; k++) {
+        struct fpol *fp = p->scratch[k]->pol;
+        /* the claims of preemptors still waiting (one that plans again
+         * below claims anew) */
+        if (fp->await != 0 && (fp->draining || fp->await > now) &&
+            fp->claim.holder != ACCT_NONE) {
+            p->claims = grow_to(p->claims, &p->capclaims, nclaims + 1, sizeof *p->claims);
+            p->claims[nclaims++] = fp->claim;
+        }
+    }
+    const acct_preempt_config *pc = acct_preempt(a);
+    int changed = 0;
+    for (size_t k = 0; k < q; k++) {
+        fjob *j = p->scratch[k];
+        struct fpol *fp = j->pol;
+        if (fp->await != 0 && (fp->draining || fp->await > now))
+            continue; /* its victims are still leaving */
+        acct_preempt_plan plan;
+        size_t nv = acct_preempt_plan_job(a, c->s, &fp->aj, &j->sj, p->run, nrun, p->claims,
+                                          nclaims, p->victims, &plan);
+        if (nv == 0)
+            continue;
+        for (size_t v = 0; v < nv; v++) {
+            acct_running *vr = &p->run[p->victims[v]];
+            fjob *vj = (fjob *)(void *)vr->sj; /* sj is the first member */
+            vr->preempting = 1;
+            vj->preempt_at = now + pc->grace;
+            vj->preempt_by = j->id;
+            vj->preempt_signal = pc->signal;
+            p->preemptions++;
+            fprintf(stderr, "fleetd: job %lld (%s): preempted for job %lld (%s, %s): signal %d, "
+                            "grace %lld s\n",
+                    (long long)vj->id, vj->account ? vj->account : "", (long long)j->id,
+                    j->account ? j->account : "", acct_preempt_why_name(plan.why),
+                    pc->signal, (long long)pc->grace);
+            agent_job_preempt(c, vj);
+        }
+        fp->await = now + (pc->grace > 0 ? pc->grace : 1);
+        fp->claim = (acct_claim){plan.holder, plan.pool, plan.gpus};
+        if (plan.holder != ACCT_NONE) {
+            p->claims = grow_to(p->claims, &p->capclaims, nclaims + 1, sizeof *p->claims);
+            p->claims[nclaims++] = fp->claim;
+        }
+        changed = 1;
+    }
+    if (changed)
+        sched_reprioritize(c->s, boost_priority, NULL);
 }
 
 /* Queues the accounting record of a run that ends now. */
@@ -1161,6 +1313,11 @@ void policy_usage_committed(ctl *c)
 }
 
 /* ---- what the API shows of a job ------------------------------------------ */
+
+int64_t policy_preemptions(const ctl *c)
+{
+    return c->pol ? c->pol->preemptions : 0;
+}
 
 const char *policy_reason_name(const fjob *j)
 {

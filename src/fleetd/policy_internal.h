@@ -29,6 +29,12 @@ struct fpol {
     acct_job aj;
     uint64_t req_pools;
     char *why; /* malloc'd, or NULL */
+    /* a preemptor: its victims were signalled; it waits for them at the
+     * front of the queue (await: their grace ends, unix s; 0: not a
+     * preemptor), holding its claim on its holder's guarantee */
+    int64_t await;
+    acct_claim claim;
+    int8_t draining;        /* scratch of policy_after_pass: a victim still runs */
 };
 
 /* An entry of the admin log, kept in memory to rebuild the center. */
@@ -56,6 +62,13 @@ struct policy {
     acct_job **gate;
     int *hold;
     size_t capscratch;
+    /* preemption (policy_after_pass) */
+    acct_running *run;      /* the running jobs, as the planner sees them */
+    size_t *victims;
+    size_t caprun;
+    acct_claim *claims;     /* the waiting preemptors' claims */
+    size_t capclaims;
+    int64_t preemptions;    /* victims signalled since the start */
 };
 
 /* "key": number, or null for a value JSON cannot hold (an infinite LF). */

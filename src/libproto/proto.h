@@ -73,6 +73,8 @@ enum proto_end_reason {
     PROTO_END_TIMEOUT = 1,       /* killed at its time limit */
     PROTO_END_KILLED = 2,        /* killed on the controller's command */
     PROTO_END_LAUNCH_FAILED = 3, /* could not be started (message says why) */
+    PROTO_END_PREEMPTED = 4,     /* preempted on the controller's command: the
+                                    preemption signal, then SIGKILL at its grace */
 };
 
 typedef struct proto_ended {
@@ -150,7 +152,9 @@ typedef struct proto_launch {
 typedef struct proto_kill {
     int64_t job;
     int32_t run;
-    int32_t reason;              /* PROTO_END_KILLED or PROTO_END_TIMEOUT */
+    int32_t reason;              /* PROTO_END_KILLED, PROTO_END_TIMEOUT or PROTO_END_PREEMPTED */
+    int32_t signal;              /* PREEMPTED only: the signal sent first (1..64) */
+    int32_t grace;               /* PREEMPTED only: seconds from now until SIGKILL */
 } proto_kill;
 
 typedef struct proto_step_rank {

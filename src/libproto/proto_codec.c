@@ -511,6 +511,10 @@ static void put_node_cmds(wbuf *w, const proto_node_cmds *n)
             kv_int(w, "job", n->kill[i].job);
             kv_int(w, "run", n->kill[i].run);
             kv_int(w, "reason", n->kill[i].reason);
+            if (n->kill[i].reason == PROTO_END_PREEMPTED) {
+                kv_int(w, "signal", n->kill[i].signal);
+                kv_int(w, "grace", n->kill[i].grace);
+            }
             putch(w, '}');
         }
         putch(w, ']');
@@ -918,7 +922,7 @@ static int get_node_report(dec *d, json_t *x, proto_node_report *nr)
             get_i32_from(d, e, "run", 0, &en->run) != 0 ||
             get_i32_from(d, e, "exit_code", INT32_MIN, &en->exit_code) != 0 ||
             get_i32_from(d, e, "signal", 0, &en->signal) != 0 ||
-            get_i32(d, e, "reason", PROTO_END_EXITED, PROTO_END_LAUNCH_FAILED, &en->reason) != 0 ||
+            get_i32(d, e, "reason", PROTO_END_EXITED, PROTO_END_PREEMPTED, &en->reason) != 0 ||
             get_i64(d, e, "start", 0, &en->start) != 0 || get_i64(d, e, "end", 0, &en->end) != 0 ||
             get_str(d, e, "message", en->message, sizeof en->message, OPTIONAL) != 0)
             return -1;
@@ -1171,7 +1175,15 @@ static int get_node_cmds(dec *d, json_t *x, proto_node_cmds *nc)
         proto_kill *k = &nc->kill[i];
         if (!(e = item(d, arr, i)) || get_i64(d, e, "job", 1, &k->job) != 0 ||
             get_i32_from(d, e, "run", 0, &k->run) != 0 ||
-            get_i32(d, e, "reason", PROTO_END_TIMEOUT, PROTO_END_KILLED, &k->reason) != 0)
+            get_i32(d, e, "reason", PROTO_END_TIMEOUT, PROTO_END_PREEMPTED, &k->reason) != 0)
+            return -1;
+        if (k->reason == PROTO_END_LAUNCH_FAILED) {
+            in_key(d, "reason");
+            return fail(d, "3 (launch failed) is not a kill");
+        }
+        if (k->reason == PROTO_END_PREEMPTED &&
+            (get_i32(d, e, "signal", 1, 64, &k->signal) != 0 ||
+             get_i32_from(d, e, "grace", 0, &k->grace) != 0))
             return -1;
         out(d);
     }

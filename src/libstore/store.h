@@ -38,7 +38,7 @@ enum store_job_state {
     STORE_TIMEOUT,
     STORE_NODE_FAIL,
     STORE_REQUEUED,
-    STORE_HELD_UNUSED
+    STORE_PREEMPTED   /* preempted, not requeued (the job asked not to be) */
 };
 
 /* The schema this build writes; a database of a newer version is refused,

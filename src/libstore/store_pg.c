@@ -211,7 +211,7 @@ static const char *job_invalid(const store_job *j)
 {
     if (j->id <= 0)
         return "id must be positive";
-    if (j->state < STORE_PENDING || j->state > STORE_HELD_UNUSED)
+    if (j->state < STORE_PENDING || j->state > STORE_PREEMPTED)
         return "state out of range";
     if (j->spec_json && strlen(j->spec_json) > 0x7fffffff)
         return "spec_json is larger than 2 GiB";
@@ -381,7 +381,7 @@ static const char *usage_invalid(const store_usage *u)
         return "job id must be positive";
     if (u->run < 0)
         return "run must not be negative";
-    if (u->state < STORE_PENDING || u->state > STORE_HELD_UNUSED)
+    if (u->state < STORE_PENDING || u->state > STORE_PREEMPTED)
         return "state out of range";
     if (!isfinite(u->rate) || !isfinite(u->charge))
         return "rate and charge must be finite";
@@ -1005,7 +1005,7 @@ static int prepare_all(pg_store *s, char *err, size_t errlen)
                 "nodelist = $21, gpu_seconds = $22 WHERE id = $1",
                 NCOLS - 1, s->types, err, errlen) ||
         prepare(s, "purge",
-                "DELETE FROM jobs WHERE end_time > 0 AND end_time < $1 AND state BETWEEN 2 AND 6",
+                "DELETE FROM jobs WHERE end_time > 0 AND end_time < $1 AND (state BETWEEN 2 AND 6 OR state = 8)",
                 1, i8, err, errlen) ||
         prepare(s, "load", "SELECT " JOB_COLUMNS " FROM jobs ORDER BY id", 0, NULL, err,
                 errlen) ||

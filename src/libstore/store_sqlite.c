@@ -95,9 +95,10 @@ static const char *const stmt_sql[ST_COUNT] = {
                   "held = ?12, submit_time = ?13, start_time = ?14, end_time = ?15, "
                   "time_limit = ?16, gpus = ?17, nodes = ?18, exit_code = ?19, restarts = ?20, "
                   "nodelist = ?21, gpu_seconds = ?22 WHERE id = ?1",
-    /* finished states only: COMPLETED .. NODE_FAIL (a REQUEUED job is alive) */
+    /* finished states only: COMPLETED .. NODE_FAIL and PREEMPTED (a REQUEUED
+     * job is alive) */
     [ST_DELETE_BEFORE] = "DELETE FROM jobs WHERE end_time > 0 AND end_time < ?1 "
-                         "AND state BETWEEN 2 AND 6",
+                         "AND (state BETWEEN 2 AND 6 OR state = 8)",
     [ST_LOAD] = "SELECT " JOB_COLUMNS " FROM jobs ORDER BY id",
     [ST_GET] = "SELECT " JOB_COLUMNS " FROM jobs WHERE id = ?1",
     [ST_META_GET] = "SELECT value FROM meta WHERE key = ?1",
@@ -274,7 +275,7 @@ static const char *state_ok(const store_job *j)
 {
     if (j->id <= 0)
         return "id must be positive";
-    if (j->state < STORE_PENDING || j->state > STORE_HELD_UNUSED)
+    if (j->state < STORE_PENDING || j->state > STORE_PREEMPTED)
         return "state out of range";
     if (j->spec_json && strlen(j->spec_json) > INT_MAX)
         return "spec_json is larger than 2 GiB";
@@ -364,7 +365,7 @@ static const char *usage_ok(const store_usage *u)
         return "job id must be positive";
     if (u->run < 0)
         return "run must not be negative";
-    if (u->state < STORE_PENDING || u->state > STORE_HELD_UNUSED)
+    if (u->state < STORE_PENDING || u->state > STORE_PREEMPTED)
         return "state out of range";
     if (!isfinite(u->rate) || !isfinite(u->charge))
         return "rate and charge must be finite";

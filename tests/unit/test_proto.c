@@ -183,7 +183,8 @@ static char *mutate(const char *tmpl, const char *path, const char *value)
     "{'job':1211,'run':2,'uid':1001,'gid':100,'cpus':0,'mem_mb':0,'time_limit':3600,"             \
     "'kill_grace':10,'node_rank':1,'nnodes':2,'total_gpus':0,'array_job_id':1200,"                \
     "'array_task_id':7}],"                                                                        \
-    "'kill':[{'job':1207,'run':0,'reason':2}],"                                                   \
+    "'kill':[{'job':1207,'run':0,'reason':2},{'job':1209,'run':1,'reason':4,'signal':10,"         \
+    "'grace':300}],"                                                                              \
     "'steps':[{'job':1210,'run':0,'step':1,'argv':['python','eval.py','--shard','0'],"            \
     "'env':['FOO=bar'],'world_size':4,'master_addr':'10.0.3.17','master_port':29500,"            \
     "'ranks':[{'rank':0,'local_rank':0,'gpus':[0]},{'rank':1,'local_rank':1,'gpus':[1]}]}],"      \
@@ -374,10 +375,11 @@ static void fill_reply(proto_reply *m)
     l->nnodes = 1;
     l->array_task_id = -1;
 
-    n->nkill = 2;
-    n->kill = xcalloc(2, sizeof *n->kill);
-    n->kill[0] = (proto_kill){1207, 0, PROTO_END_KILLED};
-    n->kill[1] = (proto_kill){1208, 4, PROTO_END_TIMEOUT};
+    n->nkill = 3;
+    n->kill = xcalloc(3, sizeof *n->kill);
+    n->kill[0] = (proto_kill){1207, 0, PROTO_END_KILLED, 0, 0};
+    n->kill[1] = (proto_kill){1208, 4, PROTO_END_TIMEOUT, 0, 0};
+    n->kill[2] = (proto_kill){1209, 1, PROTO_END_PREEMPTED, 10, 300};
 
     n->nsteps = 1;
     n->steps = xcalloc(1, sizeof *n->steps);
@@ -468,6 +470,8 @@ static void assert_reply_equal(const proto_reply *a, const proto_reply *b)
             assert_int_equal(x->kill[k].job, y->kill[k].job);
             assert_int_equal(x->kill[k].run, y->kill[k].run);
             assert_int_equal(x->kill[k].reason, y->kill[k].reason);
+            assert_int_equal(x->kill[k].signal, y->kill[k].signal);
+            assert_int_equal(x->kill[k].grace, y->kill[k].grace);
         }
         assert_int_equal(x->nsteps, y->nsteps);
         for (int k = 0; k < x->nsteps; k++) {
@@ -794,8 +798,8 @@ static const bad_case bad_cases[] = {
     {0, "nodes[1].running[0].gpus", "7", "nodes[1].running[0].gpus: not an array"},
     {0, "nodes[1].running[1]", "[]", "nodes[1].running[1]: not an object"},
     {0, "nodes[0].ended", "'none'", "nodes[0].ended: not an array"},
-    {0, "nodes[0].ended[0].reason", "4", "nodes[0].ended[0].reason: must be in 0..3 (got 4)"},
-    {0, "nodes[0].ended[0].reason", "-1", "nodes[0].ended[0].reason: must be in 0..3 (got -1)"},
+    {0, "nodes[0].ended[0].reason", "5", "nodes[0].ended[0].reason: must be in 0..4 (got 5)"},
+    {0, "nodes[0].ended[0].reason", "-1", "nodes[0].ended[0].reason: must be in 0..4 (got -1)"},
     {0, "nodes[0].ended[0].signal", "-1",
      "nodes[0].ended[0].signal: must be in 0..2147483647 (got -1)"},
     {0, "nodes[0].ended[0].exit_code", "2147483648",
@@ -872,8 +876,15 @@ static const bad_case bad_cases[] = {
     {1, "nodes[0].launch[1].array_task_id", "-2",
      "nodes[0].launch[1].array_task_id: must be in -1..2147483647 (got -2)"},
     {1, "nodes[0].launch[1].controller", "0", "nodes[0].launch[1].controller: not a string"},
-    {1, "nodes[0].kill[0].reason", "0", "nodes[0].kill[0].reason: must be in 1..2 (got 0)"},
-    {1, "nodes[0].kill[0].reason", "3", "nodes[0].kill[0].reason: must be in 1..2 (got 3)"},
+    {1, "nodes[0].kill[0].reason", "0", "nodes[0].kill[0].reason: must be in 1..4 (got 0)"},
+    {1, "nodes[0].kill[0].reason", "5", "nodes[0].kill[0].reason: must be in 1..4 (got 5)"},
+    {1, "nodes[0].kill[0].reason", "3", "nodes[0].kill[0].reason: 3 (launch failed) is not a kill"},
+    {1, "nodes[0].kill[0].reason", "4", "nodes[0].kill[0].signal: missing"},
+    {1, "nodes[0].kill[1].signal", "0", "nodes[0].kill[1].signal: must be in 1..64 (got 0)"},
+    {1, "nodes[0].kill[1].signal", "65", "nodes[0].kill[1].signal: must be in 1..64 (got 65)"},
+    {1, "nodes[0].kill[1].grace", "-1",
+     "nodes[0].kill[1].grace: must be in 0..2147483647 (got -1)"},
+    {1, "nodes[0].kill[1].grace", NULL, "nodes[0].kill[1].grace: missing"},
     {1, "nodes[0].kill[0].run", NULL, "nodes[0].kill[0].run: missing"},
     {1, "nodes[0].steps[0].argv", NULL, "nodes[0].steps[0].argv: missing"},
     {1, "nodes[0].steps[0].argv", "[]", "nodes[0].steps[0].argv: empty"},

@@ -285,7 +285,7 @@ static void edge_jobs(store_job j[3], char *nodelist_spec)
         memcpy(j[0].name + 3 * i, "训", 3);
     memset(j[0].pool, 'p', sizeof j[0].pool - 1);
     memset(j[0].qos, 'q', sizeof j[0].qos - 1);
-    j[0].state = STORE_HELD_UNUSED;
+    j[0].state = STORE_PREEMPTED;
     j[0].held = 1;
     j[0].submit_time = INT64_MAX;
     j[0].start_time = INT64_MIN;
