@@ -5,7 +5,9 @@
  *   fleet usage [--by tier|org|project|user] [--since T] [--until T] [--json|--csv]
  *   fleet admin accounts [--json]                 the account tree, fair share, allocations
  *   fleet admin reload                            re-read the center file
+ *   fleet admin set-account NAME [--parent P] [--level L] [--shares S]
  *   fleet admin add-member USER PROJECT [--uid N] [--shares S] [--default]
+ *   fleet admin remove-member USER PROJECT
  *   fleet admin set-allocation NAME [--account A] [--gpu-hours H] [--pools P]
  *                                   [--start T] [--end T]
  *
@@ -320,7 +322,9 @@ static void admin_usage(FILE *f)
     fprintf(f,
             "usage: fleet admin accounts [--json]\n"
             "       fleet admin reload\n"
+            "       fleet admin set-account NAME [--parent P] [--level L] [--shares S]\n"
             "       fleet admin add-member USER PROJECT [--uid N] [--shares S] [--default]\n"
+            "       fleet admin remove-member USER PROJECT\n"
             "       fleet admin set-allocation NAME [--account A] [--gpu-hours H] [--pools P]\n"
             "                                       [--start T] [--end T]\n"
             "       fleet admin reservation add|list|delete ...  (see 'fleet admin reservation --help')\n"
@@ -331,8 +335,14 @@ static void admin_usage(FILE *f)
             "                  each member's fair-share factor and rank, and the allocations\n"
             "  reload          re-read the center file; running jobs are not touched, a bad\n"
             "                  file is refused (FILE:LINE: field ...) and the old one kept\n"
+            "  set-account     create the account NAME under --parent (\"\" for a tier;\n"
+            "                  --level tier, organization or project: a project by\n"
+            "                  default below a tier or organization), or change the\n"
+            "                  --shares of an existing one\n"
             "  add-member      make USER a member of PROJECT (added with --uid if new);\n"
             "                  --default makes it the user's default project\n"
+            "  remove-member   end USER's membership of PROJECT (its pending jobs there\n"
+            "                  wait with the reason account; running ones go on)\n"
             "  set-allocation  create or change the allocation NAME (a new one needs\n"
             "                  --account and --gpu-hours; times: Unix seconds or UTC dates;\n"
             "                  --pools \"\" for any pool)\n"
@@ -450,12 +460,13 @@ int cmd_admin(int argc, char **argv)
     if (argc > 1 && strcmp(argv[1], "reservation") == 0)
         return cmd_resv(argc - 1, argv + 1); /* operators' reservations (cmd_resv.c) */
     enum { O_JSON = 1, O_UID, O_SHARES, O_DEFAULT, O_ACCOUNT, O_GPU_HOURS, O_POOLS, O_START,
-           O_END };
+           O_END, O_PARENT, O_LEVEL };
     static const cli_opt opts[] = {
         {"json", 0, 0, O_JSON},         {"uid", 0, 1, O_UID},       {"shares", 0, 1, O_SHARES},
         {"default", 0, 0, O_DEFAULT},   {"account", 'A', 1, O_ACCOUNT},
         {"gpu-hours", 0, 1, O_GPU_HOURS}, {"pools", 'p', 1, O_POOLS}, {"start", 0, 1, O_START},
-        {"end", 0, 1, O_END},           {0, 0, 0, 0}};
+        {"end", 0, 1, O_END},           {"parent", 0, 1, O_PARENT}, {"level", 0, 1, O_LEVEL},
+        {0, 0, 0, 0}};
     fleet_conn c;
     conn_init(&c, cmd);
     cli_scan s;
@@ -510,12 +521,15 @@ int cmd_admin(int argc, char **argv)
         case O_POOLS: json_object_set_new(body, "pools", json_string(val)); break;
         case O_START: json_object_set_new(body, "start", time_value(val)); break;
         case O_END: json_object_set_new(body, "end", time_value(val)); break;
+        case O_PARENT: json_object_set_new(body, "parent", json_string(val)); break;
+        case O_LEVEL: json_object_set_new(body, "level", json_string(val)); break;
         }
     }
     const char *op = ops[0];
     if (!op) {
-        fprintf(stderr, "%s: a subcommand is required: accounts, reload, add-member, "
-                        "set-allocation (see '%s --help')\n", cmd, cmd);
+        fprintf(stderr, "%s: a subcommand is required: accounts, reload, set-account, "
+                        "add-member, remove-member, set-allocation (see '%s --help')\n", cmd,
+                cmd);
         goto out;
     }
     const char *method = "POST", *path = NULL;
@@ -525,27 +539,33 @@ int cmd_admin(int argc, char **argv)
         path = "/v1/admin/accounts";
     } else if (strcmp(op, "reload") == 0) {
         path = "/v1/admin/reload";
-    } else if (strcmp(op, "add-member") == 0) {
-        path = "/v1/admin/members";
+    } else if (strcmp(op, "add-member") == 0 || strcmp(op, "remove-member") == 0) {
+        path = op[0] == 'a' ? "/v1/admin/members" : "/v1/admin/members/remove";
         need = 3;
         if (nops == 3) {
             json_object_set_new(body, "user", json_string(ops[1]));
             json_object_set_new(body, "project", json_string(ops[2]));
         }
+    } else if (strcmp(op, "set-account") == 0) {
+        path = "/v1/admin/accounts";
+        need = 2;
+        if (nops == 2)
+            json_object_set_new(body, "name", json_string(ops[1]));
     } else if (strcmp(op, "set-allocation") == 0) {
         path = "/v1/admin/allocations";
         need = 2;
         if (nops == 2)
             json_object_set_new(body, "name", json_string(ops[1]));
     } else {
-        fprintf(stderr, "%s: unknown subcommand \"%s\" (accounts, reload, add-member, "
-                        "set-allocation)\n", cmd, op);
+        fprintf(stderr, "%s: unknown subcommand \"%s\" (accounts, reload, set-account, "
+                        "add-member, remove-member, set-allocation)\n", cmd, op);
         goto out;
     }
     if (nops != need) {
         fprintf(stderr, "%s %s: %s (see '%s --help')\n", cmd, op,
                 need == 1 ? "takes no argument"
-                : need == 2 ? "the allocation's NAME is required"
+                : need == 2 ? (strcmp(op, "set-account") == 0 ? "the account's NAME is required"
+                                            : "the allocation's NAME is required")
                             : "USER and PROJECT are required",
                 cmd);
         goto out;
@@ -567,6 +587,10 @@ int cmd_admin(int argc, char **argv)
         print_done(ans, "Reloaded");
     else if (rc == 0 && strcmp(op, "add-member") == 0)
         printf("User %s is a member of project %s\n", ops[1], ops[2]);
+    else if (rc == 0 && strcmp(op, "remove-member") == 0)
+        printf("User %s is no longer a member of project %s\n", ops[1], ops[2]);
+    else if (rc == 0 && strcmp(op, "set-account") == 0)
+        printf("Account %s set\n", ops[1]);
     else if (rc == 0)
         printf("Allocation %s set\n", ops[1]);
     json_decref(ans);

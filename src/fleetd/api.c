@@ -680,7 +680,9 @@ static const route routes[] = {
     {"GET", "/v1/usage", policy_route_usage, ROLE_USER},
     {"GET", "/v1/admin/accounts", policy_route_accounts, ROLE_OPERATOR},
     {"POST", "/v1/admin/reload", policy_route_reload, ROLE_OPERATOR},
+    {"POST", "/v1/admin/accounts", policy_route_set_account, ROLE_OPERATOR},
     {"POST", "/v1/admin/members", policy_route_add_member, ROLE_OPERATOR},
+    {"POST", "/v1/admin/members/remove", policy_route_remove_member, ROLE_OPERATOR},
     {"POST", "/v1/admin/allocations", policy_route_set_allocation, ROLE_OPERATOR},
     /* operators' reservations of nodes (resv_api.c) */
     {"GET", "/v1/reservations", resv_route, ROLE_OPERATOR},

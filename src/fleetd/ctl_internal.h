@@ -192,6 +192,8 @@ void policy_route_accounts(ctl *c, http_req *r, const char *arg);
 void policy_route_reload(ctl *c, http_req *r, const char *arg);
 void policy_route_add_member(ctl *c, http_req *r, const char *arg);
 void policy_route_set_allocation(ctl *c, http_req *r, const char *arg);
+void policy_route_set_account(ctl *c, http_req *r, const char *arg);
+void policy_route_remove_member(ctl *c, http_req *r, const char *arg);
 
 /* resv_api.c: operators' reservations. /v1/reservations[/NAME]; at startup
  * (after policy_init: project names need the center) the stored ones are

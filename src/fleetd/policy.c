@@ -295,6 +295,201 @@ static int apply_alloc(const sched *s, center_desc *cd, json_t *o, char *field, 
     return 0;
 }
 
+/* Rejects keys of o outside keys[] (naming the first). 0 or -1. */
+static int known_keys(json_t *o, const char *const *keys, size_t nkeys, const char *list,
+                      char *field, size_t fieldlen, char *err, size_t errlen)
+{
+    const char *key;
+    json_t *v;
+    json_object_foreach(o, key, v)
+    {
+        size_t k = 0;
+        while (k < nkeys && strcmp(key, keys[k]) != 0)
+            k++;
+        if (k == nkeys) {
+            snprintf(field, fieldlen, "%s", key);
+            snprintf(err, errlen, "%s: unknown field (known: %s)", key, list);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+/* The index of the account called name in cd, -1 for the center itself
+ * ("" or its name), -2 if none. */
+static int32_t desc_account(const center_desc *cd, const char *name)
+{
+    if (!*name || strcmp(name, cd->name[0] ? cd->name : "center") == 0)
+        return -1;
+    for (size_t i = 0; i < cd->naccounts; i++)
+        if (strcmp(cd->accounts[i].name, name) == 0)
+            return (int32_t)i;
+    return -2;
+}
+
+static const char *level_word(int level)
+{
+    return level == CENTER_TIER ? "tier" : level == CENTER_ORG ? "organization" : "project";
+}
+
+/* Applies an "account" entry to a description: the account of that name
+ * gets the entry's shares (its parent and level, if given, must be what
+ * they are: accounts do not move), or is appended under its parent (a new
+ * one needs "parent": the center's name or "" for a tier; its level is
+ * "tier" under the center, else "project" unless given: "organization"
+ * under a tier or an organization, "project" under either). 0 or -1 with
+ * the field at fault. */
+static int apply_account(center_desc *cd, json_t *o, char *field, size_t fieldlen, char *err,
+                         size_t errlen)
+{
+    static const char *const keys[] = {"name", "parent", "level", "shares"};
+    if (known_keys(o, keys, 4, "name, parent, level, shares", field, fieldlen, err, errlen))
+        return -1;
+    const char *name = json_string_value(json_object_get(o, "name"));
+    json_t *par = json_object_get(o, "parent"), *lev = json_object_get(o, "level");
+    json_t *sh = json_object_get(o, "shares");
+    if (!name || !*name || strlen(name) >= TRACE_NAMELEN) {
+        snprintf(field, fieldlen, "name");
+        snprintf(err, errlen, "name: the account's name is required (at most %d bytes)",
+                 TRACE_NAMELEN - 1);
+        return -1;
+    }
+    if (sh && (!json_is_number(sh) || !(json_number_value(sh) >= 0) ||
+               json_number_value(sh) > ACCT_SHARES_MAX)) {
+        snprintf(field, fieldlen, "shares");
+        snprintf(err, errlen, "shares: a number between 0 and %g", ACCT_SHARES_MAX);
+        return -1;
+    }
+    int level = 0;
+    if (lev) {
+        const char *ls = json_string_value(lev);
+        level = !ls ? 0 : strcmp(ls, "tier") == 0 ? CENTER_TIER
+                    : strcmp(ls, "organization") == 0 || strcmp(ls, "org") == 0 ? CENTER_ORG
+                    : strcmp(ls, "project") == 0 ? CENTER_PROJECT : 0;
+        if (!level) {
+            snprintf(field, fieldlen, "level");
+            snprintf(err, errlen, "level: tier, organization or project");
+            return -1;
+        }
+    }
+    int32_t parent = -2;
+    if (par) {
+        const char *ps = json_string_value(par);
+        parent = ps ? desc_account(cd, ps) : -2;
+        if (parent == -2) {
+            snprintf(field, fieldlen, "parent");
+            snprintf(err, errlen, "parent: no account \"%s\" in the center", ps ? ps : "");
+            return -1;
+        }
+    }
+    int32_t self = desc_account(cd, name);
+    if (self == -1) {
+        snprintf(field, fieldlen, "name");
+        snprintf(err, errlen, "name: %s is the center itself", name);
+        return -1;
+    }
+    if (self >= 0) {
+        center_account *ca = &cd->accounts[self];
+        if (par && parent != ca->parent) {
+            snprintf(field, fieldlen, "parent");
+            snprintf(err, errlen, "parent: %s is under %s; accounts do not move (edit the center "
+                                  "file and reload)", name,
+                     ca->parent >= 0 ? cd->accounts[ca->parent].name : "the center");
+            return -1;
+        }
+        if (level && level != ca->level) {
+            snprintf(field, fieldlen, "level");
+            snprintf(err, errlen, "level: %s is a %s", name, level_word(ca->level));
+            return -1;
+        }
+        if (sh)
+            ca->shares = json_number_value(sh);
+        return 0;
+    }
+    if (!par) {
+        snprintf(field, fieldlen, "parent");
+        snprintf(err, errlen, "parent: required for a new account (\"\" for a tier)");
+        return -1;
+    }
+    int plevel = parent < 0 ? 0 : cd->accounts[parent].level;
+    if (!level)
+        level = plevel == 0 ? CENTER_TIER : CENTER_PROJECT;
+    int ok = plevel == 0 ? level == CENTER_TIER
+                         : plevel != CENTER_PROJECT && level != CENTER_TIER;
+    if (!ok) {
+        snprintf(field, fieldlen, "level");
+        snprintf(err, errlen, "level: %s %s cannot be under %s",
+                 level == CENTER_ORG ? "an" : "a", level_word(level),
+                 parent < 0 ? "the center (only tiers are)" : level_word(plevel));
+        return -1;
+    }
+    int depth = 0;
+    for (int32_t q = parent; q >= 0; q = cd->accounts[q].parent)
+        depth += cd->accounts[q].level == CENTER_ORG;
+    if (level == CENTER_ORG && depth >= CENTER_MAX_ORG_DEPTH) {
+        snprintf(field, fieldlen, "parent");
+        snprintf(err, errlen, "parent: organizations nest at most %d deep",
+                 CENTER_MAX_ORG_DEPTH);
+        return -1;
+    }
+    center_account na;
+    memset(&na, 0, sizeof na);
+    snprintf(na.name, sizeof na.name, "%s", name);
+    na.level = level;
+    na.parent = parent;
+    na.shares = sh ? json_number_value(sh) : 1.0;
+    na.trace_group = -1;
+    cd->accounts = xrealloc(cd->accounts, (cd->naccounts + 1) * sizeof *cd->accounts);
+    cd->accounts[cd->naccounts++] = na;
+    return 0;
+}
+
+/* The user and project of a "member" or "unmember" entry (names; NULL if
+ * absent). */
+static void member_names(json_t *o, const char **user, const char **project)
+{
+    *user = json_string_value(json_object_get(o, "user"));
+    *project = json_string_value(json_object_get(o, "project"));
+}
+
+/* Applies an "unmember" entry to a description: the file's membership of
+ * the user in the project is removed (if the project was the user's
+ * default, another of its projects becomes it). *found: 1 if there was
+ * one. 0 or -1 with the field at fault. */
+static int apply_unmember(center_desc *cd, json_t *o, int *found, char *field, size_t fieldlen,
+                          char *err, size_t errlen)
+{
+    static const char *const keys[] = {"user", "project"};
+    if (known_keys(o, keys, 2, "user, project", field, fieldlen, err, errlen))
+        return -1;
+    const char *un, *pn;
+    member_names(o, &un, &pn);
+    *found = 0;
+    if (!un || !*un || !pn || !*pn) {
+        snprintf(field, fieldlen, "%s", !un || !*un ? "user" : "project");
+        snprintf(err, errlen, "%s: required", field);
+        return -1;
+    }
+    int32_t p = desc_account(cd, pn);
+    for (size_t i = 0; p >= 0 && i < cd->nmembers; i++) {
+        center_member *m = &cd->members[i];
+        if (m->project != p || strcmp(cd->users[m->user].name, un) != 0)
+            continue;
+        center_user *u = &cd->users[m->user];
+        int32_t uid = m->user;
+        cd->members[i] = cd->members[--cd->nmembers];
+        *found = 1;
+        if (u->default_project == p)
+            for (size_t k = 0; k < cd->nmembers; k++)
+                if (cd->members[k].user == uid) {
+                    u->default_project = cd->members[k].project;
+                    break;
+                }
+        break;
+    }
+    return 0;
+}
+
 /* Applies a "member" entry to a built center: the user (added, with its uid,
  * if the center does not know it) becomes a member of the project; with
  * "default": true the project becomes the user's default. 0, or -1 with the
@@ -408,39 +603,80 @@ acct_center *pol_make_center(ctl *c, const char *buf, size_t len, const admin_en
         }
     }
     char f[64], e[512];
+    /* a membership removed cancels the earlier entries that made it */
+    uint8_t *cancelled = xcalloc(total ? total : 1, 1);
     for (size_t i = 0; i < total; i++) {
         const admin_entry *en = i < p->nlog ? &p->log[i] : extra;
-        if (!bodies[i] || strcmp(en->kind, "allocation") != 0)
+        if (!bodies[i] || strcmp(en->kind, "unmember") != 0)
             continue;
-        if (apply_alloc(c->s, &cd, bodies[i], f, sizeof f, e, sizeof e) != 0) {
+        const char *un, *pn, *u2, *p2;
+        member_names(bodies[i], &un, &pn);
+        int found = 0;
+        for (size_t k = 0; un && pn && k < i; k++) {
+            const admin_entry *ek = k < p->nlog ? &p->log[k] : extra;
+            if (!bodies[k] || cancelled[k] || strcmp(ek->kind, "member") != 0)
+                continue;
+            member_names(bodies[k], &u2, &p2);
+            if (u2 && p2 && strcmp(u2, un) == 0 && strcmp(p2, pn) == 0)
+                cancelled[k] = found = 1;
+        }
+        cancelled[i] = found ? 2 : 0; /* 2: an unmember that found a log membership */
+    }
+    /* the file's accounts, allocations and memberships changed, in log order */
+    for (size_t i = 0; i < total; i++) {
+        const admin_entry *en = i < p->nlog ? &p->log[i] : extra;
+        if (!bodies[i])
+            continue;
+        int rc = 0, found = 1;
+        if (strcmp(en->kind, "allocation") == 0)
+            rc = apply_alloc(c->s, &cd, bodies[i], f, sizeof f, e, sizeof e);
+        else if (strcmp(en->kind, "account") == 0)
+            rc = apply_account(&cd, bodies[i], f, sizeof f, e, sizeof e);
+        else if (strcmp(en->kind, "unmember") == 0)
+            rc = apply_unmember(&cd, bodies[i], &found, f, sizeof f, e, sizeof e);
+        else
+            continue;
+        if (rc == 0 && !found && cancelled[i] != 2) {
+            const char *un, *pn;
+            member_names(bodies[i], &un, &pn);
+            snprintf(f, sizeof f, "project");
+            snprintf(e, sizeof e, "project: user %s is not a member of project %s", un, pn);
+            rc = -1;
+        }
+        if (rc != 0) {
             if (en == extra) {
                 snprintf(field, fieldlen, "%s", f);
                 snprintf(err, errlen, "%s", e);
+                free(cancelled);
                 goto fail;
             }
-            fprintf(stderr, "fleetd: admin log entry %zu (allocation): %s; skipped\n", i + 1, e);
+            fprintf(stderr, "fleetd: admin log entry %zu (%s): %s; skipped\n", i + 1, en->kind,
+                    e);
         }
     }
     acct_center *a = build_center(c, &cd, fname, err, errlen);
     if (!a) {
         snprintf(field, fieldlen, "center");
+        free(cancelled);
         goto fail;
     }
     for (size_t i = 0; i < total; i++) {
         const admin_entry *en = i < p->nlog ? &p->log[i] : extra;
-        if (!bodies[i] || strcmp(en->kind, "member") != 0)
+        if (!bodies[i] || cancelled[i] || strcmp(en->kind, "member") != 0)
             continue;
         if (apply_member(a, bodies[i], f, sizeof f, e, sizeof e) != 0) {
             if (en == extra) {
                 snprintf(field, fieldlen, "%s", f);
                 snprintf(err, errlen, "%s", e);
                 acct_destroy(a);
+                free(cancelled);
                 goto fail;
             }
             if (!strstr(e, "already a member"))
                 fprintf(stderr, "fleetd: admin log entry %zu (member): %s; skipped\n", i + 1, e);
         }
     }
+    free(cancelled);
     for (size_t i = 0; i < total; i++)
         json_decref(bodies[i]);
     free(bodies);

@@ -538,9 +538,10 @@ static void admin_change(ctl *c, http_req *r, const char *kind)
     acct_center *na =
         pol_make_center(c, p->buf, p->len, &extra, field, sizeof field, err, sizeof err);
     if (!na) {
-        unsigned st = strstr(err, "already a member") ? 409 : 400;
-        http_reply_error(r, st, st == 409 ? "conflict" : "invalid", field[0] ? field : NULL, "%s",
-                         err);
+        unsigned st = strstr(err, "already a member") ? 409
+                      : strstr(err, "is not a member of project") ? 404 : 400;
+        http_reply_error(r, st, st == 409 ? "conflict" : st == 404 ? "not_found" : "invalid",
+                         field[0] ? field : NULL, "%s", err);
         free(body);
         return;
     }
@@ -558,7 +559,7 @@ static void admin_change(ctl *c, http_req *r, const char *kind)
         http_reply_error(r, 503, "store", NULL, "stored, not yet applied: %s", err);
         return;
     }
-    reply_center(c, r, 201, kind);
+    reply_center(c, r, strcmp(kind, "unmember") == 0 ? 200 : 201, kind);
 }
 
 void policy_route_add_member(ctl *c, http_req *r, const char *arg)
@@ -571,4 +572,16 @@ void policy_route_set_allocation(ctl *c, http_req *r, const char *arg)
 {
     (void)arg;
     admin_change(c, r, "allocation");
+}
+
+void policy_route_set_account(ctl *c, http_req *r, const char *arg)
+{
+    (void)arg;
+    admin_change(c, r, "account");
+}
+
+void policy_route_remove_member(ctl *c, http_req *r, const char *arg)
+{
+    (void)arg;
+    admin_change(c, r, "unmember");
 }

@@ -376,6 +376,41 @@ N2=$(asnobody "$FLEET" submit --parsable --wrap x -G 1 -t 10 -A pb --hold 2>&1) 
 a = {x["name"]: x for x in json.load(sys.stdin)["allocations"]}["tiny"]
 assert a["gpu_hours"] == 5 and not a["exhausted"], a' && ok "the raised allocation survives a restart" ||
     fail "tiny after restart: $("$FLEET" usage --json)"
+# accounts created and changed, memberships ended, through the API
+expect_rc "a new organization" 0 "^Account newlab set$" \
+    "$FLEET" admin set-account newlab --parent university --level organization --shares 2
+expect_rc "a new project under it" 0 "^Account pnew set$" "$FLEET" admin set-account pnew --parent newlab
+expect_rc "a member of the new project" 0 "^User nobody is a member of project pnew$" \
+    "$FLEET" admin add-member nobody pnew
+expect_rc "accounts do not move" 1 "^fleet admin: parent: pnew is under newlab; accounts do not move" \
+    "$FLEET" admin set-account pnew --parent kisti
+expect_rc "no project under a project" 1 "^fleet admin: level: a project cannot be under project$" \
+    "$FLEET" admin set-account px --parent pb
+expect_rc "no organization under the center" 1 "^fleet admin: level: an organization cannot be under the center \\(only tiers are\\)$" \
+    "$FLEET" admin set-account tx --parent "" --level organization
+expect_rc "unknown parent" 1 "^fleet admin: parent: no account \"nowhere\" in the center$" \
+    "$FLEET" admin set-account px --parent nowhere
+expect_rc "new shares" 0 "^Account pb set$" "$FLEET" admin set-account pb --shares 3
+expect_rc "end a membership" 0 "^User nobody is no longer a member of project pb$" \
+    "$FLEET" admin remove-member nobody pb
+expect_rc "end a membership of the file" 0 "^User root is no longer a member of project pe$" \
+    "$FLEET" admin remove-member root pe
+expect_rc "not a member" 1 "^fleet admin: project: user nobody is not a member of project pb$" \
+    "$FLEET" admin remove-member nobody pb
+stop_fleetd
+start_fleetd
+N3=$(asnobody "$FLEET" submit --parsable --wrap x -G 1 -t 10 -A pnew --hold 2>&1) &&
+    ok "the new project and its member survive a restart ($N3)" || fail "pnew after restart: $N3"
+expect_rc "the ended membership stays ended" 1 "user nobody is not a member of project pb" \
+    asnobody "$FLEET" submit --wrap x -G 1 -t 10 -A pb --hold
+expect_rc "the ended membership of the file too" 1 "user root is not a member of project pe" \
+    "$FLEET" submit --wrap x -G 1 -t 10 -A pe --hold
+"$FLEET" admin accounts --json | python3 -c 'import json,sys
+a = {x["name"]: x for x in json.load(sys.stdin)["accounts"] if x["level"] != "member"}
+assert a["newlab"]["shares"] == 2 and a["newlab"]["level"] == "organization", a["newlab"]
+assert a["pnew"]["level"] == "project" and a["pb"]["shares"] == 3, (a["pnew"], a["pb"])' &&
+    ok "accounts and shares set through the API survive a restart" ||
+    fail "accounts after restart: $("$FLEET" admin accounts)"
 stop_fleetd
 
 # ---- without a center: accounting only, everything else as before ----------------------------
