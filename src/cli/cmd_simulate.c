@@ -10,7 +10,8 @@
  * An SWF trace without --cluster runs in the classic model: N identical
  * processors (N = --procs, else the MaxProcs: header, else MaxNodes:).
  * --center replays it under a center's policy (accounts, fair share, QOS,
- * allocations; docs/policy.md) and reports per tier, organization, project.
+ * allocations, guarantees, reservations; docs/policy.md) and reports per
+ * tier, organization, project and reservation.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -44,10 +45,13 @@ static void usage(FILE *f)
             "  --nodes FILE        an Alibaba GPU 2023 node list as the cluster\n"
             "  --depth N           conservative: reservations per pass (0 = unlimited)\n"
             "  --center FILE       a center's policy (YAML: accounts, users, QOS,\n"
-            "                      allocations, priority): multifactor priority with fair\n"
-            "                      share, QOS limits, GPU-hour allocations; reports per\n"
-            "                      tier, organization and project\n"
-            "  --jobs-out FILE     every job: id,submit,start,end,size\n"
+            "                      allocations, priority, guarantees, reservations):\n"
+            "                      multifactor priority with fair share, QOS limits,\n"
+            "                      GPU-hour allocations, preemption, maintenance and\n"
+            "                      project reservations; reports per tier, organization,\n"
+            "                      project and reservation\n"
+            "  --jobs-out FILE     every job: id,submit,start,end,size (GPU clusters:\n"
+            "                      and pool,nodes, the nodes as node:gpus joined by ';')\n"
             "  --summary-out FILE  summary as JSON\n"
             "  --progress          progress on stderr (default when stderr is a terminal)\n"
             "  --quiet             no summary on stdout\n");
@@ -286,9 +290,13 @@ int cmd_simulate(int argc, char **argv)
             center = sim_center_build(&cdesc, machine, rates, center_path, err, sizeof err);
             rc = center ? 0 : -1;
         }
+        /* operators' reservations of the file, on the machine before the replay */
+        if (rc == 0)
+            rc = sim_resv_apply(machine, &cdesc, center, center_path, err, sizeof err);
         center_desc_free(&cdesc);
         if (rc != 0) {
             fprintf(stderr, "fleet simulate: %s\n", err);
+            sim_center_free(center);
             sched_destroy(machine);
             trace_free(&t);
             return 1;
@@ -335,6 +343,7 @@ int cmd_simulate(int argc, char **argv)
         if (center) {
             printf("center           %s\n", center_path);
             sim_print_accounts(stdout, &r);
+            sim_print_reservations(stdout, &r);
         }
     }
     sim_result_free(&r);

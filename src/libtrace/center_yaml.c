@@ -12,6 +12,9 @@
  *   allocations:  name, account, gpu_hours, pools, start, end
  *   guarantees:   account, pool, gpus (a guaranteed quota in one pool)
  *   preemption:   grace (a duration), signal (SIGTERM, SIGINT, SIGUSR1, ...)
+ *   reservations: name, kind (maintenance or project), start, end, nodes,
+ *                 accounts, users (operators' reservations, as fleetd's API;
+ *                 applied by the simulator)
  *   priority:     weights (age, fairshare, size, qos), max_age, half_life,
  *                 calc_period, favor_small
  *   storage:      fleetd's state: backend (sqlite or postgres), conninfo
@@ -19,7 +22,8 @@
  *
  * The file is loaded with libyaml's document API, as cluster_yaml.c does:
  * random access to the tree and a line for every node, sections read in a
- * fixed order (qos, accounts, users, allocations, priority) whatever their
+ * fixed order (qos, accounts, users, allocations, priority, storage,
+ * guarantees, preemption, reservations) whatever their
  * order in the file. It is written by hand, so nothing is guessed: unknown
  * or repeated keys, repeated names, references to nothing, implausible
  * numbers are errors naming the file, the line and the field. The helpers
@@ -795,6 +799,215 @@ static int read_preemption(reader *r, const yaml_node_t *section)
     return 0;
 }
 
+/* ---- reservations ---------------------------------------------------------------- */
+
+/* Reads field v of item, a list of names or one name, into *names (*n of
+ * them, allocated) and the node of each into *elems (for messages); the
+ * caller frees both, also on failure. Absent gives none; an empty list or a
+ * name given twice is an error. O(n log n). */
+static int read_names(reader *r, const yaml_node_t *item, const yaml_node_t *v,
+                      const char *field, const char *what, char (**names)[TRACE_NAMELEN],
+                      const yaml_node_t ***elems, size_t *n)
+{
+    *names = NULL;
+    *elems = NULL;
+    *n = 0;
+    if (!v)
+        return 0;
+    yaml_node_item_t *it = NULL;
+    size_t cnt = 1;
+    if (v->type == YAML_SEQUENCE_NODE && yr_read_list(&r->y, v, field, &it, &cnt) != 0)
+        return -1;
+    if (cnt == 0) {
+        yr_fail(&r->y, v, "field %s: the list is empty", field);
+        return -1;
+    }
+    if (cnt > ENTRIES_MAX) {
+        yr_fail(&r->y, v, "field %s: more than %d names", field, ENTRIES_MAX);
+        return -1;
+    }
+    *names = malloc(cnt * sizeof **names);
+    *elems = malloc(cnt * sizeof **elems);
+    yr_named *sorted = malloc(cnt * sizeof *sorted);
+    if (!*names || !*elems || !sorted) {
+        free(sorted);
+        return yr_out_of_memory(&r->y, v);
+    }
+    for (size_t k = 0; k < cnt; k++) {
+        const yaml_node_t *e = it ? yaml_document_get_node(r->y.doc, it[k]) : v;
+        (*elems)[k] = e;
+        if (!e || yr_get_text(&r->y, item, e, field, what, 1, 1, (*names)[k],
+                              sizeof (*names)[k]) != 0) {
+            free(sorted);
+            return -1;
+        }
+        sorted[k] = (yr_named){(*names)[k], yr_line_of(e), (int32_t)k};
+        (*n)++;
+    }
+    qsort(sorted, cnt, sizeof *sorted, yr_cmp_named);
+    for (size_t k = 1; k < cnt; k++) {
+        if (strcmp(sorted[k].name, sorted[k - 1].name) == 0) {
+            yr_fail_line(&r->y, sorted[k].line, "field %s: \"%s\" is listed twice", field,
+                         sorted[k].name);
+            free(sorted);
+            return -1;
+        }
+    }
+    free(sorted);
+    return 0;
+}
+
+enum { R_NAME, R_KIND, R_START, R_END, R_NODES, R_ACCOUNTS, R_USERS, R_NKEYS };
+static const char *const resv_keys[R_NKEYS] = {"name",  "kind",     "start", "end",
+                                               "nodes", "accounts", "users"};
+
+/* Frees what one reservation owns. */
+static void resv_free(center_resv *v)
+{
+    free(v->nodes);
+    free(v->accounts);
+    free(v->users);
+}
+
+/* One reservation: fields as fleetd's API (name, kind, start, end, nodes,
+ * accounts, users), projects and users resolved by name. The entry is
+ * filled only when all of it reads. */
+static int read_resv(reader *r, const yaml_node_t *item, const yr_named *users_by_name,
+                     center_resv *out)
+{
+    center_desc *c = r->c;
+    const yaml_node_t *v[R_NKEYS];
+    const char *what = "a reservation";
+    center_resv x;
+    char kind[32];
+    char (*accs)[TRACE_NAMELEN] = NULL, (*usrs)[TRACE_NAMELEN] = NULL;
+    const yaml_node_t **nodes_at = NULL, **accs_at = NULL, **usrs_at = NULL;
+    size_t nacc = 0, nusr = 0;
+    memset(&x, 0, sizeof x);
+    int rc = -1;
+    if (yr_read_mapping(&r->y, item, what, resv_keys, R_NKEYS, v) != 0 ||
+        yr_get_text(&r->y, item, v[R_NAME], "name", what, 1, 1, x.name, sizeof x.name) != 0 ||
+        yr_get_text(&r->y, item, v[R_KIND], "kind", what, 1, 1, kind, sizeof kind) != 0)
+        goto done;
+    x.line = yr_line_of(item);
+    if (strcmp(kind, "maintenance") == 0) {
+        x.kind = CENTER_RESV_MAINTENANCE;
+    } else if (strcmp(kind, "project") == 0) {
+        x.kind = CENTER_RESV_PROJECT;
+    } else {
+        yr_fail(&r->y, v[R_KIND], "field kind: must be maintenance or project, got \"%s\"",
+                kind);
+        goto done;
+    }
+    if (!v[R_START] || !v[R_END]) {
+        yr_fail(&r->y, item, "field %s: required in a reservation (a window [start, end))",
+                v[R_START] ? "end" : "start");
+        goto done;
+    }
+    if (get_time(r, v[R_START], "start", 0, &x.start) != 0 ||
+        get_time(r, v[R_END], "end", 0, &x.end) != 0)
+        goto done;
+    if (x.end <= x.start) {
+        yr_fail(&r->y, v[R_END], "field end: the window must end after it starts");
+        goto done;
+    }
+    if (!v[R_NODES]) {
+        yr_fail(&r->y, item, "field nodes: required in a reservation (the nodes it holds)");
+        goto done;
+    }
+    if (read_names(r, item, v[R_NODES], "nodes", what, &x.nodes, &nodes_at, &x.nnodes) != 0)
+        goto done;
+    x.nodes_line = yr_line_of(v[R_NODES]);
+    if (read_names(r, item, v[R_ACCOUNTS], "accounts", what, &accs, &accs_at, &nacc) != 0 ||
+        read_names(r, item, v[R_USERS], "users", what, &usrs, &usrs_at, &nusr) != 0)
+        goto done;
+    x.users_line = v[R_USERS] ? yr_line_of(v[R_USERS]) : x.line;
+    if (x.kind == CENTER_RESV_MAINTENANCE && nacc + nusr > 0) {
+        yr_fail(&r->y, nacc ? v[R_ACCOUNTS] : v[R_USERS],
+                "field %s: a maintenance reservation admits no job (accounts and users are "
+                "for kind project)", nacc ? "accounts" : "users");
+        goto done;
+    }
+    if (x.kind == CENTER_RESV_PROJECT && nacc + nusr == 0) {
+        yr_fail(&r->y, item, "field accounts: a project reservation needs accounts or users "
+                             "(the projects and users it admits)");
+        goto done;
+    }
+    x.accounts = malloc((nacc ? nacc : 1) * sizeof *x.accounts);
+    x.users = malloc((nusr ? nusr : 1) * sizeof *x.users);
+    if (!x.accounts || !x.users) {
+        yr_out_of_memory(&r->y, item);
+        goto done;
+    }
+    for (size_t k = 0; k < nacc; k++) {
+        int32_t p = find_project(r, accs_at[k], "accounts", accs[k]);
+        if (p < 0)
+            goto done;
+        x.accounts[x.naccounts++] = p;
+    }
+    for (size_t k = 0; k < nusr; k++) {
+        int32_t u = yr_find(users_by_name, c->nusers, usrs[k]);
+        if (u < 0) {
+            yr_fail(&r->y, usrs_at[k], "field users: no user named \"%s\"", usrs[k]);
+            goto done;
+        }
+        x.users[x.nusers++] = u;
+    }
+    *out = x;
+    memset(&x, 0, sizeof x); /* now owned by out */
+    rc = 0;
+done:
+    resv_free(&x);
+    free(accs);
+    free(usrs);
+    free(nodes_at);
+    free(accs_at);
+    free(usrs_at);
+    return rc;
+}
+
+/* The reservations section (after accounts and users): each entry, then
+ * unique names. O(R log R + the names listed, each O(log A) or O(log U)). */
+static int read_resvs(reader *r, const yaml_node_t *section)
+{
+    center_desc *c = r->c;
+    yaml_node_item_t *items;
+    size_t n;
+    if (yr_read_list(&r->y, section, "reservations", &items, &n) != 0)
+        return -1;
+    if (n == 0)
+        return 0;
+    if (n > 4096) {
+        yr_fail(&r->y, section, "field reservations: more than 4096 reservations");
+        return -1;
+    }
+    c->resvs = calloc(n, sizeof *c->resvs);
+    yr_named *users = index_names(r, c->nusers, user_name, user_line);
+    yr_named *names = malloc(n * sizeof *names);
+    if (!c->resvs || !users || !names) {
+        free(users);
+        free(names);
+        return yr_out_of_memory(&r->y, section);
+    }
+    if (c->nusers > 1)
+        qsort(users, c->nusers, sizeof *users, yr_cmp_named); /* unique: checked before */
+    int rc = 0;
+    for (size_t i = 0; i < n && rc == 0; i++) {
+        const yaml_node_t *item = yaml_document_get_node(r->y.doc, items[i]);
+        center_resv *v = &c->resvs[c->nresvs];
+        rc = item ? read_resv(r, item, users, v) : -1;
+        if (rc == 0) {
+            names[c->nresvs] = (yr_named){v->name, v->line, (int32_t)c->nresvs};
+            c->nresvs++;
+        }
+    }
+    if (rc == 0)
+        rc = yr_sort_unique(&r->y, names, c->nresvs, "reservation");
+    free(users);
+    free(names);
+    return rc;
+}
+
 /* ---- priority ------------------------------------------------------------------- */
 
 enum { PR_WEIGHTS, PR_MAX_AGE, PR_HALF_LIFE, PR_CALC_PERIOD, PR_FAVOR_SMALL, PR_NKEYS };
@@ -903,12 +1116,13 @@ enum {
     T_STORAGE,
     T_GUARANTEES,
     T_PREEMPTION,
+    T_RESERVATIONS,
     T_NKEYS
 };
 static const char *const top_keys[T_NKEYS] = {"center",      "accounts",    "users",
                                               "qos",         "default_qos", "allocations",
                                               "priority",    "storage",     "guarantees",
-                                              "preemption"};
+                                              "preemption",  "reservations"};
 
 /* The document (yr_parse's callback; arg is the reader): sections in a fixed
  * order whatever their order in the file (QOS before accounts, accounts
@@ -930,7 +1144,8 @@ static int read_center(void *arg)
         read_qos(r, v[T_QOS]) != 0 || read_accounts(r, v[T_ACCOUNTS], root) != 0 ||
         read_users(r, v[T_USERS]) != 0 || read_allocs(r, v[T_ALLOCATIONS]) != 0 ||
         read_priority(r, v[T_PRIORITY]) != 0 || read_storage(r, v[T_STORAGE]) != 0 ||
-        read_guarantees(r, v[T_GUARANTEES]) != 0 || read_preemption(r, v[T_PREEMPTION]) != 0)
+        read_guarantees(r, v[T_GUARANTEES]) != 0 || read_preemption(r, v[T_PREEMPTION]) != 0 ||
+        read_resvs(r, v[T_RESERVATIONS]) != 0)
         return -1;
     if (v[T_DEFAULT_QOS]) {
         char name[TRACE_NAMELEN];
@@ -966,6 +1181,9 @@ void center_desc_free(center_desc *c)
     free(c->qos);
     free(c->allocs);
     free(c->guarantees);
+    for (size_t i = 0; i < c->nresvs; i++)
+        resv_free(&c->resvs[i]);
+    free(c->resvs);
     center_desc_init(c);
 }
 

@@ -1,6 +1,6 @@
 /*
  * center_yaml: a center's policy in YAML (accounts, users, QOS, allocations,
- * priority settings), read into plain structs; see examples/center-small.yaml
+ * priority settings, guarantees, reservations), read into plain structs; see examples/center-small.yaml
  * and docs/policy.md. Like every libtrace reader it knows nothing of the
  * scheduler: the simulator (src/sim/sim_center.c) turns a center_desc into
  * libsched's policy object (acct.h).
@@ -11,10 +11,11 @@
  * who frees it afterwards (center_desc_free) whatever the result.
  *
  * Everything that refers to something in the same file (a user's projects,
- * an allocation's account, a QOS's preemption list, the default QOS) is
- * resolved here, with the line of the reference on error. Pool names of
- * allocations need the cluster: they are kept as text with their line, and
- * resolved by whoever has the cluster.
+ * an allocation's account, a QOS's preemption list, the default QOS, a
+ * reservation's projects and users) is resolved here, with the line of the
+ * reference on error. Pool names of allocations and guarantees, and node
+ * names of reservations, need the cluster: they are kept as text with their
+ * line, and resolved by whoever has the cluster.
  */
 #ifndef GPUFLEET_CENTER_YAML_H
 #define GPUFLEET_CENTER_YAML_H
@@ -84,6 +85,30 @@ typedef struct center_guarantee {
     int64_t line;
 } center_guarantee;
 
+/* Kinds of reservations, numbered as libsched's enum sched_resv_kind. */
+enum center_resv_kind { CENTER_RESV_MAINTENANCE = 0, CENTER_RESV_PROJECT = 1 };
+
+/* An operator's reservation of nodes over [start, end), with the fields
+ * and words of fleetd's reservations API (POST /v1/reservations). The
+ * simulator applies these (src/sim/sim.c, sim_resv_apply); fleetd takes its
+ * reservations through its API and ignores this section. Node names are
+ * resolved by whoever has the cluster; projects and users here. Each entry
+ * owns its arrays (center_desc_free frees them). */
+typedef struct center_resv {
+    char name[TRACE_NAMELEN];
+    int32_t kind;                 /* enum center_resv_kind */
+    int64_t start, end;           /* [start, end), s (virtual time in the simulator) */
+    char (*nodes)[TRACE_NAMELEN]; /* node names, at least one, each once */
+    size_t nnodes;
+    int32_t *accounts;            /* project: indexes into accounts (projects only) */
+    size_t naccounts;
+    int32_t *users;               /* project: indexes into users */
+    size_t nusers;                /* a project reservation has accounts or users;
+                                   * a maintenance one neither */
+    int64_t nodes_line, users_line; /* lines of those fields, for errors */
+    int64_t line;
+} center_resv;
+
 /* The preemption contract; -1 means "not given" (libsched's defaults). */
 typedef struct center_preemption {
     int64_t grace;                /* s between the signal and the end */
@@ -123,6 +148,7 @@ typedef struct center_desc {
     int32_t default_qos;          /* index into qos; -1 = the first, if any */
     center_alloc *allocs;      size_t nallocs;
     center_guarantee *guarantees; size_t nguarantees;
+    center_resv *resvs;        size_t nresvs;
     center_preemption preemption;
     center_priority priority;
     center_storage storage;

@@ -536,6 +536,281 @@ static void policy_free(policy *p)
     free(p->hold);
 }
 
+/* ---- operators' reservations ----------------------------------------------- */
+
+/* A node's name and index: sorted by name, to resolve a reservation's node
+ * names. */
+typedef struct named_node {
+    const char *name;
+    int32_t node;
+} named_node;
+
+static int named_node_cmp(const void *a, const void *b)
+{
+    return strcmp(((const named_node *)a)->name, ((const named_node *)b)->name);
+}
+
+/* Each reservation of the file, in file order: its node names resolved on
+ * the machine (sorted once, O(N log N), then O(log N) per name), projects
+ * to their account ids, users to their uids, then sched_resv_add, whose
+ * message ("FIELD: reason") is given the file's line and the reservation's
+ * name. */
+int sim_resv_apply(sched *s, const center_desc *cd, sim_center *center, const char *fname,
+                   char *err, size_t errlen)
+{
+    if (cd->nresvs == 0)
+        return 0;
+    fname = fname ? fname : "<center>";
+    acct_center *a = sim_center_acct(center);
+    size_t nn = (size_t)sched_node_count(s);
+    named_node *by_name = malloc((nn ? nn : 1) * sizeof *by_name);
+    if (!by_name)
+        abort(); /* out of memory, as the rest of the simulator */
+    for (size_t i = 0; i < nn; i++)
+        by_name[i] = (named_node){sched_node_name(s, (int)i), (int32_t)i};
+    qsort(by_name, nn, sizeof *by_name, named_node_cmp);
+    int rc = 0;
+    for (size_t i = 0; i < cd->nresvs && rc == 0; i++) {
+        const center_resv *v = &cd->resvs[i];
+        int32_t *nodes = malloc((v->nnodes ? v->nnodes : 1) * sizeof *nodes);
+        uint32_t *accs = malloc((v->naccounts ? v->naccounts : 1) * sizeof *accs);
+        uint32_t *uids = malloc((v->nusers ? v->nusers : 1) * sizeof *uids);
+        if (!nodes || !accs || !uids)
+            abort();
+        rc = -1;
+        for (size_t k = 0; k < v->nnodes; k++) {
+            named_node key = {v->nodes[k], -1};
+            const named_node *hit =
+                nn ? bsearch(&key, by_name, nn, sizeof key, named_node_cmp) : NULL;
+            nodes[k] = hit ? hit->node : -1;
+            if (nodes[k] < 0) {
+                snprintf(err, errlen,
+                         "%s:%lld: field nodes: reservation \"%s\": no node \"%s\" in this "
+                         "cluster", fname, (long long)v->nodes_line, v->name, v->nodes[k]);
+                goto next;
+            }
+        }
+        for (size_t k = 0; k < v->naccounts; k++) {
+            const char *pn = cd->accounts[v->accounts[k]].name;
+            int id = a ? acct_account_find(a, pn) : -1;
+            if (id < 0) {
+                /* cannot happen: the center was built from the same file */
+                snprintf(err, errlen, "%s:%lld: field accounts: reservation \"%s\": project %s "
+                         "is not in the center", fname, (long long)v->line, v->name, pn);
+                goto next;
+            }
+            accs[k] = (uint32_t)id;
+        }
+        for (size_t k = 0; k < v->nusers; k++) {
+            const center_user *u = &cd->users[v->users[k]];
+            if (u->uid < 0) {
+                snprintf(err, errlen, "%s:%lld: field users: reservation \"%s\": user %s has "
+                         "no uid, so no trace job is theirs (the simulator knows users by "
+                         "uid)", fname, (long long)v->users_line, v->name, u->name);
+                goto next;
+            }
+            uids[k] = (uint32_t)u->uid;
+        }
+        char serr[SCHED_ERRLEN];
+        if (sched_resv_add(s, v->name, v->kind, v->start, v->end, nodes, (int32_t)v->nnodes,
+                           accs, (int32_t)v->naccounts, uids, (int32_t)v->nusers, serr,
+                           sizeof serr) != 0) {
+            /* libsched's message starts with the field: "nodes: ..." */
+            size_t flen = strcspn(serr, ":");
+            const char *why = serr[flen] ? serr + flen + 1 : serr;
+            while (*why == ' ')
+                why++;
+            int64_t line = strncmp(serr, "nodes", flen) == 0 && flen == 5   ? v->nodes_line
+                           : strncmp(serr, "users", flen) == 0 && flen == 5 ? v->users_line
+                                                                           : v->line;
+            snprintf(err, errlen, "%s:%lld: field %.*s: reservation \"%s\": %s", fname,
+                     (long long)line, (int)flen, serr, v->name, why);
+            goto next;
+        }
+        rc = 0;
+    next:
+        free(nodes);
+        free(accs);
+        free(uids);
+    }
+    free(by_name);
+    return rc;
+}
+
+/* Whether reservation v admits job j (resv.c's rule: a project reservation
+ * admits the jobs of its accounts and users; a maintenance one none). */
+static int resv_admits(const sched_resv_info *v, const sched_job *j)
+{
+    if (v->kind != SCHED_RESV_PROJECT)
+        return 0;
+    for (int32_t k = 0; k < v->naccounts; k++)
+        if (v->accounts[k] == j->account)
+            return 1;
+    for (int32_t k = 0; k < v->nusers; k++)
+        if (v->users[k] == j->user)
+            return 1;
+    return 0;
+}
+
+/* After the run: per reservation of the machine, the GPU-hours its nodes
+ * gave within the window to the jobs it admits and to the jobs it binds
+ * (the latter must be 0), from each job's nodes and times. O(V x (N + P))
+ * for V reservations, N nodes and P placements of the jobs that ran. */
+static void resv_report(const sched *s, sim_result *out, const acct_center *a)
+{
+    int nv = sched_resv_count(s);
+    if (nv == 0)
+        return;
+    out->resv = calloc((size_t)nv, sizeof *out->resv);
+    uint8_t *in = calloc(out->nnodes ? out->nnodes : 1, 1);
+    if (!out->resv || !in)
+        abort();
+    for (int i = 0; i < nv; i++) {
+        sched_resv_info v;
+        sched_resv_get(s, i, &v);
+        sim_resv_report *rp = &out->resv[out->nresv++];
+        snprintf(rp->name, sizeof rp->name, "%s", v.name);
+        rp->kind = v.kind;
+        rp->start = v.start;
+        rp->end = v.end;
+        rp->nodes = malloc((size_t)(v.nnodes > 0 ? v.nnodes : 1) * sizeof *rp->nodes);
+        rp->accounts = calloc((size_t)(v.naccounts > 0 ? v.naccounts : 1), sizeof *rp->accounts);
+        rp->users = calloc((size_t)(v.nusers > 0 ? v.nusers : 1), sizeof *rp->users);
+        if (!rp->nodes || !rp->accounts || !rp->users)
+            abort();
+        for (int32_t k = 0; k < v.nnodes; k++) {
+            sched_node_info ni;
+            rp->nodes[rp->nnodes++] = v.nodes[k];
+            if (sched_node_get(s, v.nodes[k], &ni) == 0)
+                rp->gpus += ni.gpus;
+            if ((size_t)v.nodes[k] < out->nnodes)
+                in[v.nodes[k]] = 1;
+        }
+        for (int32_t k = 0; k < v.naccounts; k++)
+            snprintf(rp->accounts[rp->naccounts++], ACCT_NAMELEN, "%s",
+                     a ? acct_node_name(a, (int)v.accounts[k]) : "?");
+        for (int32_t k = 0; k < v.nusers; k++) {
+            int u = a ? acct_user_find_uid(a, v.users[k]) : -1;
+            if (u >= 0)
+                snprintf(rp->users[rp->nusers++], ACCT_NAMELEN, "%s", acct_user_name(a, u));
+            else
+                snprintf(rp->users[rp->nusers++], ACCT_NAMELEN, "uid %u", (unsigned)v.users[k]);
+        }
+        rp->window_gpu_hours = (double)rp->gpus * (double)(v.end - v.start) / 3600.0;
+        for (size_t jx = 0; !out->classic && jx < out->njobs; jx++) {
+            const sim_job *j = &out->jobs[jx];
+            int64_t from = j->sj.start > v.start ? j->sj.start : v.start;
+            int64_t to = j->end < v.end ? j->end : v.end;
+            if (j->sj.start < 0 || from >= to)
+                continue;
+            double gs = 0;
+            int on = 0;
+            for (int32_t k = 0; k < j->nplaced; k++) {
+                const sim_place *pl = &out->placed[j->first + k];
+                if (in[pl->node]) {
+                    gs += (double)pl->gpus * (double)(to - from);
+                    on = 1;
+                }
+            }
+            if (!on)
+                continue;
+            if (resv_admits(&v, &j->sj)) {
+                rp->used_jobs++;
+                rp->used_gpu_hours += gs / 3600.0;
+            } else {
+                rp->overlap_jobs++;
+                rp->overlap_gpu_hours += gs / 3600.0;
+            }
+        }
+        for (int32_t k = 0; k < v.nnodes; k++)
+            if ((size_t)v.nodes[k] < out->nnodes)
+                in[v.nodes[k]] = 0;
+    }
+    free(in);
+}
+
+/* "a,b" of n names (JSON: ["a", "b"] is written apart). */
+static void names_join(char *dst, size_t len, char (*names)[ACCT_NAMELEN], int32_t n)
+{
+    size_t o = 0;
+    dst[0] = '\0';
+    for (int32_t k = 0; k < n && o < len; k++) {
+        int w = snprintf(dst + o, len - o, "%s%s", k ? "," : "", names[k]);
+        if (w < 0)
+            break;
+        o += (size_t)w;
+    }
+}
+
+void sim_print_reservations(FILE *f, const sim_result *r)
+{
+    for (size_t i = 0; i < r->nresv; i++) {
+        const sim_resv_report *v = &r->resv[i];
+        char who[512] = "";
+        if (v->kind == SCHED_RESV_PROJECT) {
+            char accs[256], users[256];
+            names_join(accs, sizeof accs, v->accounts, v->naccounts);
+            names_join(users, sizeof users, v->users, v->nusers);
+            snprintf(who, sizeof who, " %s%s%s%s", accs, v->naccounts && v->nusers ? " " : "",
+                     v->nusers ? "users " : "", users);
+        }
+        fprintf(f, "reservation      %s (%s%s), %d node%s (%lld GPUs), [%lld, %lld): ", v->name,
+                sched_resv_kind_name(v->kind), who, v->nnodes, v->nnodes == 1 ? "" : "s",
+                (long long)v->gpus, (long long)v->start, (long long)v->end);
+        if (v->kind == SCHED_RESV_PROJECT)
+            fprintf(f, "used %.1f of %.1f GPU-hours (%.1f%%) by %lld job%s; ",
+                    v->used_gpu_hours, v->window_gpu_hours,
+                    v->window_gpu_hours > 0 ? 100.0 * v->used_gpu_hours / v->window_gpu_hours
+                                            : 0.0,
+                    (long long)v->used_jobs, v->used_jobs == 1 ? "" : "s");
+        if (v->overlap_jobs == 0)
+            fprintf(f, "%s\n", v->kind == SCHED_RESV_PROJECT
+                                   ? "no other job ran there in the window"
+                                   : "no job ran there in the window");
+        else
+            fprintf(f, "%lld %sjob%s ran there in the window (%.1f GPU-hours)\n",
+                    (long long)v->overlap_jobs, v->kind == SCHED_RESV_PROJECT ? "other " : "",
+                    v->overlap_jobs == 1 ? "" : "s", v->overlap_gpu_hours);
+    }
+}
+
+static void resv_report_free(sim_result *r)
+{
+    for (size_t i = 0; i < r->nresv; i++) {
+        free(r->resv[i].nodes);
+        free(r->resv[i].accounts);
+        free(r->resv[i].users);
+    }
+    free(r->resv);
+    r->resv = NULL;
+    r->nresv = 0;
+}
+
+/* The ends of the machine's reservations, sorted, each once: instants of
+ * the event loop while jobs are pending, since a job waiting for reserved
+ * nodes may start when the window ends, whether or not anything else
+ * happens then. NULL when there are none. O(V log V). */
+static int64_t *resv_wakeups(const sched *s, size_t *n)
+{
+    int nv = sched_resv_count(s);
+    *n = 0;
+    if (nv == 0)
+        return NULL;
+    int64_t *w = malloc((size_t)nv * sizeof *w);
+    if (!w)
+        abort();
+    for (int i = 0; i < nv; i++) {
+        sched_resv_info v;
+        sched_resv_get(s, i, &v);
+        w[i] = v.end;
+    }
+    qsort(w, (size_t)nv, sizeof *w, cmp_i64);
+    for (int i = 0; i < nv; i++)
+        if (*n == 0 || w[*n - 1] != w[i])
+            w[(*n)++] = w[i];
+    return w;
+}
+
 int sim_run(sched *s, int classic, const trace *t, const sim_options *o,
             sim_result *out, char *err, size_t errlen)
 {
@@ -648,14 +923,23 @@ int sim_run_center(sched *s, int classic, const trace *t, const sim_options *o,
     memset(&l, 0, sizeof l);
     l.r = out;
     l.p = pp;
+    size_t nwake = 0, nw = 0;
+    int64_t *wake = resv_wakeups(s, &nwake);
     size_t next = 0, done = 0, since = 0;
     int64_t last_now = 0;
-    while (next < out->njobs || l.ends.n > 0) {
-        int64_t now;
-        if (l.ends.n > 0 && (next >= out->njobs || l.ends.a[0]->end <= arr[next]->sj.submit))
+    while (next < out->njobs || l.ends.n > 0 ||
+           (nw < nwake && sched_pending_count(s) > 0)) {
+        /* the next instant: a job ends, one arrives, or, with jobs pending,
+         * an operator's reservation ends and gives its nodes back */
+        int64_t now = INT64_MAX;
+        if (l.ends.n > 0)
             now = l.ends.a[0]->end;
-        else
+        if (next < out->njobs && arr[next]->sj.submit < now)
             now = arr[next]->sj.submit;
+        if (nw < nwake && wake[nw] < now && sched_pending_count(s) > 0)
+            now = wake[nw];
+        while (nw < nwake && wake[nw] <= now)
+            nw++;
         while (l.ends.n > 0 && l.ends.a[0]->end == now) {
             sim_job *j = heap_pop(&l.ends);
             sched_job_end(s, &j->sj, now);
@@ -705,6 +989,7 @@ int sim_run_center(sched *s, int classic, const trace *t, const sim_options *o,
     }
     free(l.ends.a);
     free(arr);
+    free(wake);
     if (pp) {
         out->acct->priority_calcs = pp->calcs;
         out->acct->preempt_enabled = pp->preempt;
@@ -730,6 +1015,7 @@ int sim_run_center(sched *s, int classic, const trace *t, const sim_options *o,
         sched_destroy(s);
         return -1;
     }
+    resv_report(s, out, center ? sim_center_acct(center) : NULL);
     sched_destroy(s);
     if (o->progress)
         o->progress(out->njobs, out->njobs, 0, o->progress_arg);
@@ -746,6 +1032,7 @@ void sim_result_free(sim_result *r)
     free(r->node_names);
     free(r->pool_names);
     sim_acct_report_free(r->acct);
+    resv_report_free(r);
     memset(r, 0, sizeof *r);
 }
 
@@ -795,6 +1082,65 @@ int sim_write_jobs_csv(const sim_result *r, const trace *t, const char *path,
     return 0;
 }
 
+/* A JSON string: names hold no control bytes, but may hold '"' or '\'. */
+static void json_str(FILE *f, const char *s)
+{
+    fputc('"', f);
+    for (; *s; s++) {
+        if (*s == '"' || *s == '\\')
+            fputc('\\', f);
+        fputc(*s, f);
+    }
+    fputc('"', f);
+}
+
+/* Whole numbers as "100.0", others as the shortest decimal that reads back. */
+static void json_num(FILE *f, double v)
+{
+    char buf[40];
+    if (v == floor(v) && fabs(v) < 1e15)
+        snprintf(buf, sizeof buf, "%.1f", v);
+    else
+        sim_format_double(v, buf, sizeof buf);
+    fputs(buf, f);
+}
+
+/* `"reservations": [...]` (no trailing newline), indented by two: each
+ * reservation's definition and what became of its window. */
+static void write_resv_json(FILE *f, const sim_result *r)
+{
+    fputs("  \"reservations\": [", f);
+    for (size_t i = 0; i < r->nresv; i++) {
+        const sim_resv_report *v = &r->resv[i];
+        fprintf(f, "%s\n    {\"name\": ", i ? "," : "");
+        json_str(f, v->name);
+        fprintf(f, ", \"kind\": \"%s\", \"start\": %lld, \"end\": %lld, \"nodes\": [",
+                sched_resv_kind_name(v->kind), (long long)v->start, (long long)v->end);
+        for (int32_t k = 0; k < v->nnodes; k++) {
+            fputs(k ? ", " : "", f);
+            json_str(f, (size_t)v->nodes[k] < r->nnodes ? r->node_names[v->nodes[k]] : "?");
+        }
+        fputs("], \"accounts\": [", f);
+        for (int32_t k = 0; k < v->naccounts; k++) {
+            fputs(k ? ", " : "", f);
+            json_str(f, v->accounts[k]);
+        }
+        fputs("], \"users\": [", f);
+        for (int32_t k = 0; k < v->nusers; k++) {
+            fputs(k ? ", " : "", f);
+            json_str(f, v->users[k]);
+        }
+        fprintf(f, "], \"gpus\": %lld, \"window_gpu_hours\": ", (long long)v->gpus);
+        json_num(f, v->window_gpu_hours);
+        fputs(", \"used_gpu_hours\": ", f);
+        json_num(f, v->used_gpu_hours);
+        fprintf(f, ", \"used_jobs\": %lld, \"overlap_gpu_hours\": ", (long long)v->used_jobs);
+        json_num(f, v->overlap_gpu_hours);
+        fprintf(f, ", \"overlap_jobs\": %lld}", (long long)v->overlap_jobs);
+    }
+    fputs(r->nresv ? "\n  ]" : "]", f);
+}
+
 int sim_write_summary_json(const sim_result *r, const char *path, char *err, size_t errlen)
 {
     FILE *f = fopen(path, "w");
@@ -818,6 +1164,10 @@ int sim_write_summary_json(const sim_result *r, const char *path, char *err, siz
     if (r->acct) {
         fputs(",\n", f);
         sim_write_accounts_json(f, r->acct);
+    }
+    if (r->nresv) {
+        fputs(",\n", f);
+        write_resv_json(f, r);
     }
     fputs("\n}\n", f);
     if (fclose(f) != 0) {

@@ -12,7 +12,9 @@
  * a center file), each job is mapped to a project and a user, admitted by the
  * policy layer at its submit time (refused jobs never queue), given its
  * multifactor priority, and gated before each pass by its QOS limits and its
- * allocation; see docs/policy.md.
+ * allocation; see docs/policy.md. Operators' reservations of the center
+ * file (sim_resv_apply) are libsched's: the pass keeps jobs out of them, and
+ * the result reports what happened in each window.
  */
 #ifndef GPUFLEET_SIM_H
 #define GPUFLEET_SIM_H
@@ -99,6 +101,28 @@ typedef struct sim_acct_report {
     size_t nallocs;
 } sim_acct_report;
 
+/* What became of an operator's reservation in a run, read from where and
+ * when the jobs ran (their last run; a run cut short by preemption is not
+ * counted). A job counts when it ran on one of the nodes for some time
+ * within [start, end). */
+typedef struct sim_resv_report {
+    char name[SCHED_NAMELEN];
+    int kind;                       /* enum sched_resv_kind */
+    int64_t start, end;
+    int32_t *nodes;                 /* indexes into sim_result.node_names */
+    int32_t nnodes;
+    int64_t gpus;                   /* of its nodes */
+    char (*accounts)[ACCT_NAMELEN]; /* project: the projects it admits */
+    int32_t naccounts;
+    char (*users)[ACCT_NAMELEN];    /* project: the users it admits */
+    int32_t nusers;
+    double window_gpu_hours;        /* gpus x (end - start) / 3600 */
+    double used_gpu_hours;          /* on its nodes within the window, by jobs it admits */
+    int64_t used_jobs;
+    double overlap_gpu_hours;       /* the same by jobs it binds: 0 unless the rule failed */
+    int64_t overlap_jobs;
+} sim_resv_report;
+
 typedef struct sim_result {
     sim_job *jobs;       /* simulated jobs, in input order */
     size_t njobs;
@@ -112,6 +136,8 @@ typedef struct sim_result {
     char (*pool_names)[SCHED_NAMELEN];
     size_t nnodes, npools;
     sim_acct_report *acct; /* with a center, else NULL */
+    sim_resv_report *resv; /* the machine's reservations (sim_resv_apply), in the order added */
+    size_t nresv;
 } sim_result;
 
 /* Progress: called now and then with jobs finished and jobs in total. */
@@ -172,6 +198,26 @@ int sim_center_map(sim_center *c, const trace_job *tj, uint64_t pools, acct_job 
 /* Writes the readable per-tier / organization / project tables and the
  * allocations of r->acct to f (nothing without a center). */
 void sim_print_accounts(FILE *f, const sim_result *r);
+
+/* ---- operators' reservations (sim.c) ------------------------------------ */
+
+/*
+ * Adds the reservations of a center file (its reservations section) to the
+ * machine with sched_resv_add, before sim_run_center: node names resolved
+ * on the machine; projects as the center's account ids, which is what
+ * sim_run_center puts in sched_job.account of the jobs mapped to them (as
+ * fleetd does); users as their uid, which trace jobs carry in
+ * sched_job.user (a user of the file without a uid is an error: no trace
+ * job could be theirs). Times are the trace's clock, as allocations'.
+ * 0, or -1 with "FILE:LINE: field NAME: reservation R: reason"; libsched's
+ * own refusals (e.g. nodes of a span pool) come through in its words.
+ * center may be NULL only for a file without projects or users in its
+ * reservations. O(nodes listed x log N) plus libsched's checks.
+ */
+int sim_resv_apply(sched *machine, const center_desc *cd, sim_center *center, const char *fname,
+                   char *err, size_t errlen);
+/* Writes one readable line per reservation of r (nothing without). */
+void sim_print_reservations(FILE *f, const sim_result *r);
 
 /* Writers: CSV "id,submit,start,end,size" (GPU clusters add the columns
  * "pool,nodes": the pool and "node:gpus" pairs joined by ';'), and the JSON

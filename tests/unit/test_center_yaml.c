@@ -2,8 +2,11 @@
  * Unit tests of the center YAML reader (src/libtrace/center_yaml.c) and of
  * its conversion into libsched's policy object (src/sim/sim_center.c):
  * a full file read back field by field, the example file, durations and
- * dates, and every error naming the file, the line and the field.
+ * dates, and every error naming the file, the line and the field. The
+ * reservations section also through the simulator (src/sim/sim.c,
+ * sim_resv_apply and the per-reservation report of a small replay).
  */
+#include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -383,6 +386,326 @@ static void test_guarantees(void **state)
                        "SIGUSR2, ...) or a number from 1 to 64, got \"SIGNOPE\"");
 }
 
+/* The reservations section: fleetd's fields (name, kind, start, end, nodes,
+ * accounts, users), lists or single names, times as seconds or dates;
+ * projects and users resolved to indexes, node names kept with their line. */
+static const char *const resv_text =
+    "accounts:\n"                                           /* 1 */
+    "  - name: t\n"
+    "    projects: [{name: p}, {name: q}]\n"
+    "users:\n"                                              /* 4 */
+    "  - {name: ann, uid: 7, projects: p}\n"
+    "  - {name: ben, projects: q}\n"
+    "reservations:\n"                                       /* 7 */
+    "  - name: maint\n"
+    "    kind: maintenance\n"
+    "    nodes: [n0, n1]\n"                                 /* 10 */
+    "    start: 1970-01-01T01:00:00Z\n"
+    "    end: 7200\n"
+    "  - name: proj\n"                                      /* 13 */
+    "    kind: project\n"
+    "    nodes: n2\n"
+    "    accounts: [q, p]\n"
+    "    users: ann\n"                                      /* 17 */
+    "    start: 0\n"
+    "    end: 2d\n";
+
+static void test_reservations(void **state)
+{
+    (void)state;
+    center_desc c;
+    char err[TRACE_ERRLEN];
+    center_desc_init(&c);
+    /* "2d" is a duration, not a time */
+    expect_error(resv_text, "c.yaml:19: field end: must be seconds or a UTC date (YYYY-MM-DD or "
+                            "YYYY-MM-DDTHH:MM:SS), got \"2d\"");
+    char text[2048];
+    snprintf(text, sizeof text, "%.*s172800\n", (int)(strlen(resv_text) - 3), resv_text);
+    if (parse(text, &c, err) != 0)
+        fail_msg("%s", err);
+    assert_int_equal(c.nresvs, 2);
+    const center_resv *m = &c.resvs[0], *p = &c.resvs[1];
+    assert_string_equal(m->name, "maint");
+    assert_int_equal(m->kind, CENTER_RESV_MAINTENANCE);
+    assert_int_equal(m->start, 3600);
+    assert_int_equal(m->end, 7200);
+    assert_int_equal(m->nnodes, 2);
+    assert_string_equal(m->nodes[0], "n0");
+    assert_string_equal(m->nodes[1], "n1");
+    assert_int_equal(m->naccounts, 0);
+    assert_int_equal(m->nusers, 0);
+    assert_int_equal(m->line, 8);
+    assert_int_equal(m->nodes_line, 10);
+    assert_string_equal(p->name, "proj");
+    assert_int_equal(p->kind, CENTER_RESV_PROJECT);
+    assert_int_equal(p->start, 0);
+    assert_int_equal(p->end, 172800);
+    assert_int_equal(p->nnodes, 1); /* a single name works too */
+    assert_string_equal(p->nodes[0], "n2");
+    assert_int_equal(p->naccounts, 2);
+    assert_int_equal(p->accounts[0], 2); /* q (t 0, p 1) */
+    assert_int_equal(p->accounts[1], 1);
+    assert_int_equal(p->nusers, 1);
+    assert_int_equal(p->users[0], 0);    /* ann */
+    assert_int_equal(p->users_line, 17);
+    center_desc_free(&c);
+    assert_int_equal(c.nresvs, 0);
+
+    /* an empty section is no reservation */
+    if (parse("accounts:\n  - name: t\n    projects: [{name: p}]\nreservations:\n", &c, err) != 0)
+        fail_msg("%s", err);
+    assert_int_equal(c.nresvs, 0);
+    center_desc_free(&c);
+
+    const char *head = "accounts:\n  - name: t\n    projects: [{name: p}]\n"
+                       "users:\n  - {name: ann, uid: 7, projects: p}\nreservations:\n";
+    /* lines 1-6; the entries start at 7 */
+    static const struct {
+        const char *entry, *want;
+    } bad[] = {
+        {"  - {kind: maintenance, nodes: n0, start: 0, end: 1}\n",
+         "c.yaml:7: field name: required in a reservation"},
+        {"  - {name: m, nodes: n0, start: 0, end: 1}\n",
+         "c.yaml:7: field kind: required in a reservation"},
+        {"  - {name: m, kind: drain, nodes: n0, start: 0, end: 1}\n",
+         "c.yaml:7: field kind: must be maintenance or project, got \"drain\""},
+        {"  - {name: m, kind: maintenance, nodes: n0, end: 1}\n",
+         "c.yaml:7: field start: required in a reservation (a window [start, end))"},
+        {"  - {name: m, kind: maintenance, nodes: n0, start: 1}\n",
+         "c.yaml:7: field end: required in a reservation (a window [start, end))"},
+        {"  - {name: m, kind: maintenance, nodes: n0, start: 5, end: 5}\n",
+         "c.yaml:7: field end: the window must end after it starts"},
+        {"  - {name: m, kind: maintenance, nodes: n0, start: -5, end: 5}\n",
+         "c.yaml:7: field start: must be seconds or a UTC date (YYYY-MM-DD or "
+         "YYYY-MM-DDTHH:MM:SS), got \"-5\""},
+        {"  - {name: m, kind: maintenance, start: 0, end: 1}\n",
+         "c.yaml:7: field nodes: required in a reservation (the nodes it holds)"},
+        {"  - {name: m, kind: maintenance, nodes: [], start: 0, end: 1}\n",
+         "c.yaml:7: field nodes: the list is empty"},
+        {"  - name: m\n    kind: maintenance\n    nodes:\n      - n0\n      - n1\n      - n0\n"
+         "    start: 0\n    end: 1\n",
+         "c.yaml:12: field nodes: \"n0\" is listed twice"},
+        {"  - {name: m, kind: maintenance, nodes: [n0, 'a b'], start: 0, end: 1}\n",
+         "c.yaml:7: field nodes: a name may not contain blanks, ',' or '|', got \"a b\""},
+        {"  - {name: m, kind: maintenance, nodes: {n0: 1}, start: 0, end: 1}\n",
+         "c.yaml:7: field nodes: must be a single value, not a mapping"},
+        {"  - {name: m, kind: maintenance, nodes: n0, accounts: p, start: 0, end: 1}\n",
+         "c.yaml:7: field accounts: a maintenance reservation admits no job (accounts and users "
+         "are for kind project)"},
+        {"  - {name: m, kind: project, nodes: n0, start: 0, end: 1}\n",
+         "c.yaml:7: field accounts: a project reservation needs accounts or users (the "
+         "projects and users it admits)"},
+        {"  - {name: m, kind: project, nodes: n0, accounts: [p, x], start: 0, end: 1}\n",
+         "c.yaml:7: field accounts: no project named \"x\""},
+        {"  - {name: m, kind: project, nodes: n0, accounts: t, start: 0, end: 1}\n",
+         "c.yaml:7: field accounts: \"t\" is a tier, not a project"},
+        {"  - {name: m, kind: project, nodes: n0, accounts: [p, p], start: 0, end: 1}\n",
+         "c.yaml:7: field accounts: \"p\" is listed twice"},
+        {"  - {name: m, kind: project, nodes: n0, users: [bob], start: 0, end: 1}\n",
+         "c.yaml:7: field users: no user named \"bob\""},
+        {"  - {name: m, kind: maintenance, nodes: n0, start: 0, end: 1, pool: gpu}\n",
+         "c.yaml:7: field pool: unknown key in a reservation (known: name, kind, start, end, "
+         "nodes, accounts, users)"},
+        {"  - {name: m, kind: maintenance, nodes: n0, start: 0, end: 1}\n"
+         "  - {name: m, kind: maintenance, nodes: n1, start: 0, end: 1}\n",
+         "c.yaml:8: field name: duplicate reservation name \"m\" (first at line 7)"},
+        {"  name: m\n", "c.yaml:7: field reservations: must be a list (items starting with "
+                        "\"- \")"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        snprintf(text, sizeof text, "%s%s", head, bad[i].entry);
+        expect_error(text, bad[i].want);
+    }
+}
+
+/* Two 8-GPU nodes n0 and n1 in one block, and a one-GPU node n2 alone in
+ * a pool without topology (a span pool, which jobs of pool gpu never use). */
+static sched *resv_machine(void)
+{
+    char err[SCHED_ERRLEN];
+    sched *s = sched_create();
+    assert_non_null(s);
+    assert_int_equal(sched_pool_add(s, "gpu", "H100"), 0);
+    assert_int_equal(sched_pool_add(s, "one", "T4"), 1);
+    assert_int_equal(sched_block_add(s, "b0", NULL), 0);
+    assert_int_equal(sched_node_add(s, "n0", 0, 0, 8, 0, 0), 0);
+    assert_int_equal(sched_node_add(s, "n1", 0, 0, 8, 0, 0), 1);
+    assert_int_equal(sched_node_add(s, "n2", 1, -1, 1, 0, 0), 2);
+    if (sched_finalize(s, err, sizeof err) != 0)
+        fail_msg("%s", err);
+    return s;
+}
+
+/* sim_resv_apply: each reservation added to libsched with node indexes,
+ * project ids and uids; errors name the file, the line, the field and the
+ * reservation. Then a replay keeps jobs out of the windows and reports. */
+static void test_reservations_sim(void **state)
+{
+    (void)state;
+    char err[TRACE_ERRLEN];
+    const char *head = "accounts:\n  - name: t\n    projects: [{name: p}, {name: q}]\n"
+                       "users:\n  - {name: ann, uid: 7, projects: p}\n"
+                       "  - {name: ben, projects: q}\nreservations:\n"; /* lines 1-7 */
+    static const struct {
+        const char *entries, *want;
+    } cases[] = {
+        {"  - {name: m, kind: maintenance, nodes: [n1, n9], start: 0, end: 1}\n",
+         "c.yaml:8: field nodes: reservation \"m\": no node \"n9\" in this cluster"},
+        {"  - name: m\n    kind: project\n    nodes: n0\n    users: [ann, ben]\n"
+         "    start: 0\n    end: 1\n",
+         "c.yaml:11: field users: reservation \"m\": user ben has no uid, so no trace job is "
+         "theirs (the simulator knows users by uid)"},
+    };
+    char text[2048];
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        center_desc c;
+        center_desc_init(&c);
+        snprintf(text, sizeof text, "%s%s", head, cases[i].entries);
+        if (parse(text, &c, err) != 0)
+            fail_msg("%s", err);
+        sched *s = resv_machine();
+        sim_center *sc = sim_center_build(&c, s, NULL, "c.yaml", err, sizeof err);
+        if (!sc)
+            fail_msg("%s", err);
+        assert_int_equal(sim_resv_apply(s, &c, sc, "c.yaml", err, sizeof err), -1);
+        assert_string_equal(err, cases[i].want);
+        sim_center_free(sc);
+        sched_destroy(s);
+        center_desc_free(&c);
+    }
+
+    /* libsched's own refusals come through with the line, the field and the
+     * reservation: here the same file applied twice */
+    {
+        center_desc c;
+        center_desc_init(&c);
+        snprintf(text, sizeof text, "%s  - name: m\n    kind: maintenance\n    nodes: [n0, n1]\n"
+                 "    start: 0\n    end: 1\n", head);
+        if (parse(text, &c, err) != 0)
+            fail_msg("%s", err);
+        sched *s = resv_machine();
+        sim_center *sc = sim_center_build(&c, s, NULL, "c.yaml", err, sizeof err);
+        if (!sc || sim_resv_apply(s, &c, sc, "c.yaml", err, sizeof err) != 0)
+            fail_msg("%s", err);
+        assert_int_equal(sim_resv_apply(s, &c, sc, "c.yaml", err, sizeof err), -1);
+        assert_string_equal(err, "c.yaml:8: field name: reservation \"m\": a reservation \"m\" "
+                                 "exists");
+        sim_center_free(sc);
+        sched_destroy(s);
+        center_desc_free(&c);
+    }
+
+    /* a good file: maintenance of n0 over [100, 200), n1 for project p over
+     * [0, 1000) */
+    center_desc c;
+    center_desc_init(&c);
+    snprintf(text, sizeof text,
+             "%s  - {name: m, kind: maintenance, nodes: n0, start: 100, end: 200}\n"
+             "  - {name: pp, kind: project, nodes: n1, accounts: p, users: ann, start: 0, "
+             "end: 1000}\n", head);
+    if (parse(text, &c, err) != 0)
+        fail_msg("%s", err);
+    sched *s = resv_machine();
+    sim_center *sc = sim_center_build(&c, s, NULL, "c.yaml", err, sizeof err);
+    if (!sc)
+        fail_msg("%s", err);
+    if (sim_resv_apply(s, &c, sc, "c.yaml", err, sizeof err) != 0)
+        fail_msg("%s", err);
+    assert_int_equal(sched_resv_count(s), 2);
+    sched_resv_info v;
+    assert_int_equal(sched_resv_get(s, 1, &v), 0);
+    assert_string_equal(v.name, "pp");
+    assert_int_equal(v.kind, SCHED_RESV_PROJECT);
+    assert_int_equal(v.nnodes, 1);
+    assert_int_equal(v.nodes[0], 1);
+    assert_int_equal(v.naccounts, 1);
+    assert_int_equal(v.accounts[0], acct_account_find(sim_center_acct(sc), "p"));
+    assert_int_equal(v.nusers, 1);
+    assert_int_equal(v.users[0], 7);
+    center_desc_free(&c);
+
+    /* q's 8-GPU job at 0 (limit 150) cannot take n0 (it would reach the
+     * maintenance at 100) nor n1 (p's): it waits for n0 until 200; p's job
+     * takes n1 at once */
+    trace t;
+    trace_init(&t);
+    trace_job q = {.id = 1, .submit = 0, .run = 150, .estimate = 150, .gpus = 8, .user = 9};
+    snprintf(q.account, sizeof q.account, "q");
+    snprintf(q.pool, sizeof q.pool, "gpu");
+    trace_job pj = q;
+    pj.id = 2;
+    pj.run = 360;
+    pj.estimate = 400;
+    snprintf(pj.account, sizeof pj.account, "p");
+    assert_int_equal(trace_push(&t, &q), 0);
+    assert_int_equal(trace_push(&t, &pj), 0);
+    sim_options o = {SCHED_EASY, 0, NULL, NULL};
+    sim_result r;
+    if (sim_run_center(s, 0, &t, &o, sc, &r, err, sizeof err) != 0)
+        fail_msg("%s", err);
+    assert_int_equal(r.njobs, 2);
+    assert_int_equal(r.jobs[0].sj.start, 200);
+    assert_string_equal(r.node_names[r.placed[r.jobs[0].first].node], "n0");
+    assert_int_equal(r.jobs[1].sj.start, 0);
+    assert_string_equal(r.node_names[r.placed[r.jobs[1].first].node], "n1");
+    assert_int_equal(r.nresv, 2);
+    assert_string_equal(r.resv[0].name, "m");
+    assert_int_equal(r.resv[0].overlap_jobs, 0);
+    assert_int_equal(r.resv[0].gpus, 8);
+    assert_true(fabs(r.resv[0].window_gpu_hours - 8 * 100 / 3600.0) < 1e-9);
+    assert_string_equal(r.resv[1].accounts[0], "p");
+    assert_string_equal(r.resv[1].users[0], "ann");
+    assert_int_equal(r.resv[1].used_jobs, 1);
+    assert_true(fabs(r.resv[1].used_gpu_hours - 8 * 360 / 3600.0) < 1e-9);
+    assert_int_equal(r.resv[1].overlap_jobs, 0);
+    char *out = NULL;
+    size_t outlen = 0;
+    FILE *f = open_memstream(&out, &outlen);
+    assert_non_null(f);
+    sim_print_reservations(f, &r);
+    fclose(f);
+    assert_string_equal(out,
+                        "reservation      m (maintenance), 1 node (8 GPUs), [100, 200): no job "
+                        "ran there in the window\n"
+                        "reservation      pp (project p users ann), 1 node (8 GPUs), [0, 1000): "
+                        "used 0.8 of 2.2 GPU-hours (36.0%) by 1 job; no other job ran there in "
+                        "the window\n");
+    free(out);
+    /* how a broken rule would read */
+    r.resv[0].overlap_jobs = 2;
+    r.resv[0].overlap_gpu_hours = 0.5;
+    f = open_memstream(&out, &outlen);
+    assert_non_null(f);
+    sim_print_reservations(f, &r);
+    fclose(f);
+    assert_non_null(strstr(out, "[100, 200): 2 jobs ran there in the window (0.5 GPU-hours)\n"));
+    free(out);
+    sim_result_free(&r);
+    sim_center_free(sc);
+
+    /* nothing runs while a maintenance window holds every node the job may
+     * use: the window's end is an instant of the loop, the job starts then */
+    center_desc_init(&c);
+    snprintf(text, sizeof text,
+             "%s  - {name: all, kind: maintenance, nodes: [n0, n1], start: 0, end: 500}\n", head);
+    if (parse(text, &c, err) != 0)
+        fail_msg("%s", err);
+    s = resv_machine();
+    sc = sim_center_build(&c, s, NULL, "c.yaml", err, sizeof err);
+    if (!sc || sim_resv_apply(s, &c, sc, "c.yaml", err, sizeof err) != 0)
+        fail_msg("%s", err);
+    center_desc_free(&c);
+    if (sim_run_center(s, 0, &t, &o, sc, &r, err, sizeof err) != 0)
+        fail_msg("%s", err);
+    assert_int_equal(r.njobs, 2);
+    assert_int_equal(r.jobs[0].sj.start, 500);
+    assert_int_equal(r.jobs[1].sj.start, 500);
+    assert_int_equal(r.resv[0].overlap_jobs, 0);
+    sim_result_free(&r);
+    sim_center_free(sc);
+    trace_free(&t);
+}
+
 static void test_errors(void **state)
 {
     (void)state;
@@ -399,7 +722,8 @@ static void test_errors(void **state)
     expect_error("- a\n", "c.yaml:1: the center: must be a mapping of keys to values");
     expect_error("acounts: []\n", "c.yaml:1: field acounts: unknown key in the center (known: "
                                   "center, accounts, users, qos, default_qos, allocations, "
-                                  "priority, storage, guarantees, preemption)");
+                                  "priority, storage, guarantees, preemption, "
+                                  "reservations)");
     expect_error("accounts:\n  - name: t\n    sharse: 2\n",
                  "c.yaml:3: field sharse: unknown key in a tier (known: name, shares, "
                  "organizations, projects)");
@@ -561,6 +885,8 @@ int main(void)
         cmocka_unit_test(test_durations_and_times),
         cmocka_unit_test(test_guarantees),
         cmocka_unit_test(test_errors),
+        cmocka_unit_test(test_reservations),
+        cmocka_unit_test(test_reservations_sim),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
