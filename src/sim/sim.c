@@ -447,7 +447,10 @@ static void policy_preempt(policy *p, loop *l, sched *s, int64_t now)
     size_t nclaims = 0;
     for (size_t k = 0; k < p->npend; k++) {
         size_t idx = (size_t)(p->pend[k] - p->base);
-        if (p->await[idx] != 0 && p->claim[idx].holder != ACCT_NONE)
+        /* the claims of the preemptors still waiting; one whose victims have
+         * ended plans again below and claims anew (its old claim would
+         * count its own GPUs twice) */
+        if (p->await[idx] > now && p->claim[idx].holder != ACCT_NONE)
             p->claims[nclaims++] = p->claim[idx];
     }
     for (size_t k = 0; k < p->npend; k++) {
@@ -469,7 +472,6 @@ static void policy_preempt(policy *p, loop *l, sched *s, int64_t now)
                 vj->end = now + grace;
         }
         p->await[idx] = now + grace > now ? now + grace : now + 1;
-        /* a replan replaces the job's earlier claim; the rest is conservative */
         p->claim[idx] = (acct_claim){plan.holder, plan.pool, plan.gpus};
         if (plan.holder != ACCT_NONE)
             p->claims[nclaims++] = p->claim[idx];
