@@ -568,6 +568,41 @@ static int apply_member(acct_center *a, json_t *o, char *field, size_t fieldlen,
     return 0;
 }
 
+/* The reservations section of cd as definitions of the reservations API
+ * (resv_api.c): projects by name, users by uid. O(R). */
+static json_t *file_resvs(const center_desc *cd)
+{
+    json_t *out = json_object();
+    for (size_t i = 0; i < cd->nresvs; i++) {
+        const center_resv *v = &cd->resvs[i];
+        json_t *o = json_object(), *nodes = json_array(), *acc = json_array(),
+               *uids = json_array();
+        json_object_set_new(o, "name", json_string(v->name));
+        json_object_set_new(o, "kind", json_string(v->kind == CENTER_RESV_PROJECT ? "project"
+                                                                                   : "maintenance"));
+        json_object_set_new(o, "start", json_integer(v->start));
+        json_object_set_new(o, "end", json_integer(v->end));
+        for (size_t k = 0; k < v->nnodes; k++)
+            json_array_append_new(nodes, json_string(v->nodes[k]));
+        for (size_t k = 0; k < v->naccounts; k++)
+            json_array_append_new(acc, json_string(cd->accounts[v->accounts[k]].name));
+        for (size_t k = 0; k < v->nusers; k++)
+            json_array_append_new(uids, json_integer(cd->users[v->users[k]].uid));
+        json_object_set_new(o, "nodes", nodes);
+        if (v->naccounts)
+            json_object_set_new(o, "accounts", acc);
+        else
+            json_decref(acc);
+        if (v->nusers)
+            json_object_set_new(o, "uids", uids);
+        else
+            json_decref(uids);
+        json_object_set_new(o, "source", json_string("center file"));
+        json_object_set_new(out, v->name, o);
+    }
+    return out;
+}
+
 /* The center of the file text buf, with every admin log entry applied over
  * it and then `extra` (kind, body; NULL for none). Log entries that no longer
  * apply (the file changed under them) are skipped with a warning; `extra`
@@ -660,6 +695,18 @@ acct_center *pol_make_center(ctl *c, const char *buf, size_t len, const admin_en
         free(cancelled);
         goto fail;
     }
+    /* the reservations section: its nodes must be this cluster's */
+    for (size_t i = 0; i < cd.nresvs; i++)
+        for (size_t k = 0; k < cd.resvs[i].nnodes; k++)
+            if (sched_node_find(c->s, cd.resvs[i].nodes[k]) < 0) {
+                snprintf(err, errlen, "%s:%" PRId64 ": field nodes: reservation \"%s\": no node "
+                         "\"%s\" in this cluster", fname, cd.resvs[i].nodes_line,
+                         cd.resvs[i].name, cd.resvs[i].nodes[k]);
+                snprintf(field, fieldlen, "center");
+                acct_destroy(a);
+                free(cancelled);
+                goto fail;
+            }
     for (size_t i = 0; i < total; i++) {
         const admin_entry *en = i < p->nlog ? &p->log[i] : extra;
         if (!bodies[i] || cancelled[i] || strcmp(en->kind, "member") != 0)
@@ -680,6 +727,9 @@ acct_center *pol_make_center(ctl *c, const char *buf, size_t len, const admin_en
     for (size_t i = 0; i < total; i++)
         json_decref(bodies[i]);
     free(bodies);
+    /* the file's reservations go with the center it makes (pol_rebuild) */
+    json_decref(p->next_file_resvs);
+    p->next_file_resvs = file_resvs(&cd);
     center_desc_free(&cd);
     return a;
 fail:
@@ -1038,6 +1088,11 @@ int pol_rebuild(ctl *c, acct_center *na, int64_t now, char *err, size_t errlen)
             apply_admission(c, j, now, 1);
     }
     recalc(c, now);
+    if (p->next_file_resvs) { /* the file's reservations come with its center */
+        json_decref(p->file_resvs);
+        p->file_resvs = p->next_file_resvs;
+        p->next_file_resvs = NULL;
+    }
     resv_reapply(c); /* project reservations name accounts of the new center */
     c->sched_dirty = 1;
     return 0;
@@ -1097,6 +1152,8 @@ void policy_destroy(ctl *c)
     free(p->run);
     free(p->victims);
     free(p->claims);
+    json_decref(p->file_resvs);
+    json_decref(p->next_file_resvs);
     free(p->hold);
     free(p);
     c->pol = NULL;

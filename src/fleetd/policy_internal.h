@@ -69,6 +69,10 @@ struct policy {
     acct_claim *claims;     /* the waiting preemptors' claims */
     size_t capclaims;
     int64_t preemptions;    /* victims signalled since the start */
+    /* the center file's reservations section, as API definitions (name ->
+     * JSON; users as uids): applied by resv_reapply beside the API's */
+    json_t *file_resvs;
+    json_t *next_file_resvs; /* those of the center pol_make_center made last */
 };
 
 /* "key": number, or null for a value JSON cannot hold (an infinite LF). */

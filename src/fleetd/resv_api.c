@@ -11,6 +11,11 @@
  * login, during the window). start and end are Unix seconds. A reservation
  * is stored (table reservations, the definition as JSON) before it is
  * applied to libsched, and restored at startup. See docs/scheduling.md.
+ *
+ * The center file's reservations section (fleetd --center) holds more, in
+ * the same words: applied at start and at every reload beside the stored
+ * ones (listed with "source": "center file"; deleted by editing the file),
+ * users given there by uid ("uids").
  */
 #include <jansson.h>
 #include <pwd.h>
@@ -55,8 +60,8 @@ static int str_list(json_t *o, const char *key, json_t **out)
 static int resv_apply_def(ctl *c, json_t *o, char *field, size_t fieldlen, char *err,
                           size_t errlen)
 {
-    static const char *const known[] = {"name", "kind", "start", "end", "nodes", "accounts",
-                                        "users"};
+    static const char *const known[] = {"name", "kind",  "start", "end",   "nodes",
+                                        "accounts", "users", "uids", "source"};
     const char *key;
     json_t *v;
     json_object_foreach(o, key, v) {
@@ -71,7 +76,7 @@ static int resv_apply_def(ctl *c, json_t *o, char *field, size_t fieldlen, char 
     }
     json_t *name = json_object_get(o, "name"), *kind = json_object_get(o, "kind");
     json_t *start = json_object_get(o, "start"), *end = json_object_get(o, "end");
-    json_t *nodes, *accounts, *users;
+    json_t *nodes, *accounts, *users, *uids = json_object_get(o, "uids");
 #define BAD(f, ...)                                       \
     do {                                                  \
         snprintf(field, fieldlen, "%s", f);               \
@@ -96,9 +101,18 @@ static int resv_apply_def(ctl *c, json_t *o, char *field, size_t fieldlen, char 
         BAD("accounts", "accounts: a list of project names");
     if (nu < 0)
         BAD("users", "users: a list of user names");
+    int nuid = uids ? (int)json_array_size(uids) : 0;
+    if (uids && !json_is_array(uids))
+        BAD("uids", "uids: a list of Unix uids");
+    for (int i = 0; i < nuid; i++) {
+        json_t *x = json_array_get(uids, (size_t)i);
+        if (!json_is_integer(x) || json_integer_value(x) < 0 ||
+            json_integer_value(x) > 4294967295LL)
+            BAD("uids", "uids: a list of Unix uids");
+    }
     ni = calloc((size_t)nn + 1, sizeof *ni);
     ai = calloc((size_t)na + 1, sizeof *ai);
-    ui = calloc((size_t)nu + 1, sizeof *ui);
+    ui = calloc((size_t)nu + (size_t)nuid + 1, sizeof *ui);
     if (!ni || !ai || !ui)
         abort();
     for (int i = 0; i < nn; i++) {
@@ -121,6 +135,9 @@ static int resv_apply_def(ctl *c, json_t *o, char *field, size_t fieldlen, char 
             BAD("users", "users: no user \"%s\"", s);
         ui[i] = (uint32_t)pw->pw_uid;
     }
+    for (int i = 0; i < nuid; i++)
+        ui[nu + i] = (uint32_t)json_integer_value(json_array_get(uids, (size_t)i));
+    nu += nuid;
     char serr[SCHED_ERRLEN];
     if (sched_resv_add(c->s, json_string_value(name), sched_resv_kind_parse(json_string_value(kind)),
                        json_integer_value(start), json_integer_value(end), ni, nn, ai, na, ui, nu,
@@ -141,6 +158,12 @@ fail:
     free(ai);
     free(ui);
     return -1;
+}
+
+/* The definition of a reservation of the center file, or NULL. */
+static json_t *file_def(ctl *c, const char *name)
+{
+    return c->pol && c->pol->file_resvs ? json_object_get(c->pol->file_resvs, name) : NULL;
 }
 
 static void post_resv(ctl *c, http_req *r)
@@ -191,6 +214,8 @@ static void list_resv(ctl *c, http_req *r)
         sched_resv_info v;
         sched_resv_get(c->s, i, &v);
         json_t *d = json_object_get(resvs(c), v.name);
+        if (!d)
+            d = file_def(c, v.name);
         if (d)
             json_array_append(arr, d);
     }
@@ -204,6 +229,11 @@ static void delete_resv(ctl *c, http_req *r, const char *name)
 {
     if (sched_resv_find(c->s, name) < 0) {
         http_reply_error(r, 404, "not_found", "name", "no reservation \"%s\"", name);
+        return;
+    }
+    if (!json_object_get(resvs(c), name) && file_def(c, name)) {
+        http_reply_error(r, 409, "conflict", "name", "reservation \"%s\" is defined in the "
+                         "center file %s: edit it there and reload", name, c->o.center);
         return;
     }
     char err[256];
@@ -269,14 +299,32 @@ void resv_reapply(ctl *c)
 {
     const char *name;
     json_t *o;
-    if (!c->resvs)
-        return;
-    json_object_foreach(c->resvs, name, o) {
+    /* every reservation out, then the stored ones and the file's in again
+     * (a file entry named as a stored one is left out) */
+    while (sched_resv_count(c->s) > 0) {
+        sched_resv_info v;
+        sched_resv_get(c->s, 0, &v);
+        char nm[256];
+        snprintf(nm, sizeof nm, "%s", v.name);
+        sched_resv_remove(c->s, nm);
+    }
+    json_object_foreach(resvs(c), name, o) {
         char field[32], err[256];
-        sched_resv_remove(c->s, name);
         if (resv_apply_def(c, o, field, sizeof field, err, sizeof err) != 0)
             fprintf(stderr, "fleetd: reservation %s not applied: %s\n", name, err);
     }
+    if (!c->pol || !c->pol->file_resvs)
+        return;
+    json_object_foreach(c->pol->file_resvs, name, o) {
+        char field[32], err[256];
+        if (json_object_get(resvs(c), name))
+            fprintf(stderr, "fleetd: reservation %s of the center file: one of that name was "
+                            "made through the API; the file's is left out\n", name);
+        else if (resv_apply_def(c, o, field, sizeof field, err, sizeof err) != 0)
+            fprintf(stderr, "fleetd: reservation %s of the center file not applied: %s\n",
+                    name, err);
+    }
+    c->sched_dirty = 1;
 }
 
 void resv_destroy(ctl *c)

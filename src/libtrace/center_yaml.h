@@ -90,8 +90,8 @@ enum center_resv_kind { CENTER_RESV_MAINTENANCE = 0, CENTER_RESV_PROJECT = 1 };
 
 /* An operator's reservation of nodes over [start, end), with the fields
  * and words of fleetd's reservations API (POST /v1/reservations). The
- * simulator applies these (src/sim/sim.c, sim_resv_apply); fleetd takes its
- * reservations through its API and ignores this section. Node names are
+ * simulator applies these (src/sim/sim.c, sim_resv_apply), and fleetd beside
+ * those of its API (src/fleetd/resv_api.c). Node names are
  * resolved by whoever has the cluster; projects and users here. Each entry
  * owns its arrays (center_desc_free frees them). */
 typedef struct center_resv {

@@ -124,6 +124,44 @@ wait_job "$SHORT" state cancelled || fail "short not cancelled: $(api GET /v1/jo
 wait_job "$LONG" state running && ok "the 2 h job starts once the maintenance is deleted" ||
     fail "long after delete: $(api GET /v1/jobs/$LONG | head -c 400)"
 expect_fail "delete unknown" "no reservation \"maint\"" "$FLEET" admin reservation delete maint
+
+# ---- the center file's reservations section ----------------------------------------------------
+"$FLEET" cancel "$LONG" "$PB" "$OTHER" >/dev/null
+cp "$TMP/center.yaml" "$TMP/center.plain"
+now=$(date +%s)
+cat >>"$TMP/center.yaml" <<YAML
+reservations:
+  - name: fmaint
+    kind: maintenance
+    start: $((now + 600))
+    end: $((now + 7200))
+    nodes: [n1]
+YAML
+"$FLEET" admin reload >/dev/null && ok "reload with a reservations section" || fail "reload: $(tail -3 "$TMP/fleetd.log")"
+api GET /v1/reservations | python3 -c 'import json,sys
+r = {x["name"]: x for x in json.load(sys.stdin)["reservations"]}
+assert set(r) == {"proj", "fmaint"}, r
+assert r["fmaint"]["source"] == "center file" and r["fmaint"]["nodes"] == ["n1"], r["fmaint"]' &&
+    ok "the file's reservation is listed beside the stored one" || fail "list: $(api GET /v1/reservations)"
+F=$(sub --gpus 8 --time 2:00:00 -A pa)
+wait_job "$F" reason reservation && ok "a 2 h job waits for the file's maintenance window" ||
+    fail "file maint: $(api GET /v1/jobs/$F | head -c 300)"
+expect_fail "the file's reservation is not deleted through the API" \
+    "is defined in the center file $TMP/center.yaml: edit it there and reload" \
+    "$FLEET" admin reservation delete fmaint
+stop_fleetd
+start_fleetd
+[ "$(api GET /v1/reservations | jfield "['count']")" = 2 ] && wait_job "$F" reason reservation &&
+    ok "the file's reservation applies again after a restart" || fail "after restart: $(api GET /v1/reservations)"
+cp "$TMP/center.yaml" "$TMP/center.withresv"
+sed 's/nodes: \[n1\]/nodes: [n9]/' "$TMP/center.withresv" >"$TMP/center.yaml"
+expect_fail "a file reservation of an unknown node refuses the reload" \
+    "center.yaml:[0-9]*: field nodes: reservation \"fmaint\": no node \"n9\" in this cluster" \
+    "$FLEET" admin reload
+cp "$TMP/center.plain" "$TMP/center.yaml"
+"$FLEET" admin reload >/dev/null && [ "$(api GET /v1/reservations | jfield "['count']")" = 1 ] &&
+    wait_job "$F" state running && ok "removed from the file and reloaded: the job starts" ||
+    fail "after removal: $(api GET /v1/reservations) $(api GET /v1/jobs/$F | head -c 300)"
 stop_fleetd
 
 [ "$FAILS" -gt 0 ] && { echo "fleetd's log:"; tail -n 30 "$TMP/fleetd.log"; }
