@@ -36,6 +36,19 @@
  * the queue re-sorted (sched_reprioritize), then the easy pass: what fleetd
  * does before a pass every calc_period.
  *
+ * Then the same with guarantees and preemption on (--guar-reps states): the
+ * foundation-model tier is guaranteed 25% of the GPUs, four organizations
+ * of the other tiers 1/64 each (4,096 GPUs) and ten of their projects
+ * 1/256 each (1,024);
+ * every running job is charged to a random project, so the tier runs below
+ * its guarantee and most jobs borrow. Timed, after the policy pass above:
+ * what the simulator's driver does after each pass (src/sim/sim.c,
+ * policy_preempt): every running job shown to the planner and classified
+ * (acct_running_classify), the pending jobs sorted in queue order and each
+ * one not held planned (acct_preempt_plan_job) with the claims of the
+ * plans before it, victims marked, and the queue re-sorted with the
+ * preemptors first.
+ *
  * Memory per pending job is measured apart, on a freshly built cluster
  * (so that no memory freed earlier is reused): sched_job_footprint() of
  * every pending job (mean and max), and the growth of RSS and of the heap
@@ -56,7 +69,7 @@
 typedef struct cfg {
     int64_t nodes, gpn, cpus, mem_mb, block, spine;
     int64_t pending, reps, cons_reps, cons_depth, fill_hours, advance, backlog;
-    int64_t policy_reps, projects;
+    int64_t policy_reps, projects, guar_reps;
     uint64_t seed;
 } cfg;
 
@@ -477,6 +490,9 @@ typedef struct pol {
     acct_center *a;
     acct_job *aj; /* beside st->pend[i] */
     const njob *pend;
+    int tier[5];
+    int32_t *org, *proj; /* account ids: P/10 organizations, P projects */
+    int64_t norgs;
 } pol;
 
 static const acct_job *job_of(const sched_job *sj, void *arg)
@@ -503,18 +519,17 @@ static int pol_build(const cfg *c, state *st, pol *p, char *err, size_t errlen)
     static const char *tiers[] = {"foundation-model", "research-institute", "university",
                                   "startup", "company"};
     static const double tshares[] = {40, 25, 20, 10, 5};
-    int tier[5];
+    int *tier = p->tier;
     for (int t = 0; t < 5; t++)
         if ((tier[t] = acct_account_add(p->a, 0, ACCT_TIER, tiers[t], tshares[t], err,
                                         errlen)) < 0)
             return -1;
     int64_t norgs = c->projects / 10 > 0 ? c->projects / 10 : 1;
-    int *org = calloc((size_t)norgs, sizeof *org);
-    int32_t *proj = calloc((size_t)c->projects, sizeof *proj);
+    int32_t *org = p->org = calloc((size_t)norgs, sizeof *org);
+    int32_t *proj = p->proj = calloc((size_t)c->projects, sizeof *proj);
     int32_t *user = calloc((size_t)c->projects, sizeof *user);
+    p->norgs = norgs;
     if (!org || !proj || !user) {
-        free(org);
-        free(proj);
         free(user);
         snprintf(err, errlen, "out of memory");
         return -1;
@@ -572,8 +587,6 @@ static int pol_build(const cfg *c, state *st, pol *p, char *err, size_t errlen)
             rc = -1;
         }
     }
-    free(org);
-    free(proj);
     free(user);
     return rc;
 }
@@ -582,6 +595,8 @@ static void pol_free(pol *p)
 {
     acct_destroy(p->a);
     free(p->aj);
+    free(p->org);
+    free(p->proj);
 }
 
 typedef struct pol_out {
@@ -610,15 +625,192 @@ static void pol_pass(const cfg *c, state *st, pol *p, pol_out *o)
     o->total = t3 - t0;
 }
 
+/* ---- guarantees and preemption ------------------------------------------ */
+
+#define PREEMPTOR_PRIORITY (INT64_MAX / 4) /* as the simulator boosts a preemptor */
+
+typedef struct gua {
+    acct_job *fj;          /* beside st->run[i]: the running fill jobs' records */
+    size_t nfill;          /* running fill jobs */
+    acct_running *run;     /* every running job, as shown to the planner */
+    size_t nrun, caprun;
+    njob **pend;           /* scratch: pending jobs in queue order */
+    size_t *victims;
+    acct_claim *claims;
+    uint8_t *await;        /* beside st->pend[i]: a preemptor waiting for its victims */
+    const njob *base;      /* st->pend */
+    pol *p;
+} gua;
+
+/* The guarantees, and each running job charged to a random project from its
+ * start. -1 with a message. */
+static int gua_build(const cfg *c, state *st, pol *p, gua *g, char *err, size_t errlen)
+{
+    memset(g, 0, sizeof *g);
+    g->p = p;
+    g->base = st->pend;
+    int64_t total = c->nodes * c->gpn;
+    if (acct_guarantee_add(p->a, p->tier[0], 0, total / 4, err, errlen) != 0)
+        return -1;
+    /* four organizations of the other tiers (org o is in tier o % 5) */
+    for (int64_t o = 1; o <= 4 && o < p->norgs && total >= 64; o++)
+        if (acct_guarantee_add(p->a, p->org[o], 0, total / 64, err, errlen) != 0)
+            return -1;
+    /* ten projects of other organizations, outside the first tier */
+    int added = 0;
+    for (int64_t i = 5; i < c->projects && added < 10 && total >= 256; i++) {
+        int64_t o = i % p->norgs;
+        if (o % 5 == 0 || o <= 4)
+            continue;
+        if (acct_guarantee_add(p->a, p->proj[i], 0, total / 256, err, errlen) != 0)
+            return -1;
+        added++;
+    }
+    g->nfill = st->nrun;
+    g->caprun = st->nrun + (size_t)c->pending;
+    g->fj = calloc(g->nfill ? g->nfill : 1, sizeof *g->fj);
+    g->run = calloc(g->caprun, sizeof *g->run);
+    g->pend = calloc((size_t)c->pending, sizeof *g->pend);
+    g->victims = calloc(g->caprun, sizeof *g->victims);
+    g->claims = calloc((size_t)c->pending, sizeof *g->claims);
+    g->await = calloc((size_t)c->pending, 1);
+    if (!g->fj || !g->run || !g->pend || !g->victims || !g->claims || !g->await) {
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    gen_rng r = {c->seed * 0x94d049bb133111ebULL + 0xdef0};
+    for (size_t i = 0; i < g->nfill; i++) {
+        const sched_job *sj = &st->run[i]->sj;
+        acct_job *j = &g->fj[i];
+        acct_job_init(j);
+        int64_t k = gen_int(&r, 0, c->projects - 1);
+        j->project = p->proj[k];
+        j->gpus = sj->alloced_gpus;
+        j->submit = sj->submit;
+        j->time_limit = sj->time_limit;
+        char msg[256];
+        if (acct_admit(p->a, j, sj->submit, msg, sizeof msg) != 0) {
+            snprintf(err, errlen, "running job: %s", msg);
+            return -1;
+        }
+        acct_job_start(p->a, j, sj->pool, sj->alloced_gpus, sj->start);
+        g->run[g->nrun++] = (acct_running){sj, j, 0, 0};
+    }
+    return 0;
+}
+
+static void gua_free(gua *g)
+{
+    free(g->fj);
+    free(g->run);
+    free(g->pend);
+    free(g->victims);
+    free(g->claims);
+    free(g->await);
+}
+
+/* A job the pass starts: charged from now and shown to the planner. */
+static void on_gua_start(sched_job *sj, void *arg)
+{
+    gua *g = arg;
+    size_t k = (size_t)((const njob *)sj - g->base);
+    acct_job_start(g->p->a, &g->p->aj[k], sj->pool, sj->alloced_gpus, sj->start);
+    g->run[g->nrun++] = (acct_running){sj, &g->p->aj[k], 0, 0};
+}
+
+/* libsched's queue order (as src/sim/sim.c sorts it: no queue iterator). */
+static int queue_cmp(const void *a, const void *b)
+{
+    const sched_job *x = &(*(njob *const *)a)->sj, *y = &(*(njob *const *)b)->sj;
+    if (x->priority != y->priority)
+        return x->priority > y->priority ? -1 : 1;
+    if (x->submit != y->submit)
+        return x->submit < y->submit ? -1 : 1;
+    if (x->id != y->id)
+        return x->id < y->id ? -1 : 1;
+    return (x->seq > y->seq) - (x->seq < y->seq);
+}
+
+static int64_t boost_priority(const sched_job *sj, void *arg)
+{
+    const gua *g = arg;
+    return g->await[(const njob *)sj - g->base] ? PREEMPTOR_PRIORITY : sj->priority;
+}
+
+typedef struct gua_out {
+    double fairshare, prio, pass, classify, sort, plans, boost, total; /* wall seconds */
+    int started;
+    size_t planned, nplans, nvictims, covered_holders;
+    int64_t claimed;
+} gua_out;
+
+static void gua_pass(const cfg *c, state *st, gua *g, gua_out *o)
+{
+    pol *p = g->p;
+    memset(o, 0, sizeof *o);
+    sched_set_policy(st->s, SCHED_EASY);
+    sched_set_depth(st->s, 0);
+    double t0 = bench_now();
+    acct_fairshare_update(p->a, st->now);
+    double t1 = bench_now();
+    acct_prio_arg pa = {p->a, st->now, job_of, p};
+    sched_reprioritize(st->s, acct_sched_priority, &pa);
+    double t2 = bench_now();
+    o->started = sched_pass(st->s, st->now, on_gua_start, g);
+    double t3 = bench_now();
+    acct_running_classify(p->a, g->run, g->nrun);
+    double t4 = bench_now();
+    size_t np = 0;
+    for (int64_t i = 0; i < c->pending; i++)
+        if (st->pend[i].sj.state == SCHED_JOB_PENDING)
+            g->pend[np++] = &st->pend[i];
+    qsort(g->pend, np, sizeof *g->pend, queue_cmp);
+    double t5 = bench_now();
+    size_t nclaims = 0;
+    for (size_t k = 0; k < np; k++) {
+        njob *j = g->pend[k];
+        size_t idx = (size_t)(j - st->pend);
+        if (j->sj.held || g->await[idx])
+            continue;
+        o->planned++;
+        acct_preempt_plan plan;
+        size_t nv = acct_preempt_plan_job(p->a, st->s, &p->aj[idx], &j->sj, g->run, g->nrun,
+                                          g->claims, nclaims, g->victims, &plan);
+        if (nv == 0)
+            continue;
+        for (size_t v = 0; v < nv; v++)
+            g->run[g->victims[v]].preempting = 1;
+        g->await[idx] = 1;
+        if (plan.holder != ACCT_NONE) {
+            g->claims[nclaims++] = (acct_claim){plan.holder, plan.pool, plan.gpus};
+            o->claimed += plan.gpus;
+        }
+        o->nplans++;
+        o->nvictims += nv;
+    }
+    double t6 = bench_now();
+    if (o->nplans > 0)
+        sched_reprioritize(st->s, boost_priority, g);
+    double t7 = bench_now();
+    o->fairshare = t1 - t0;
+    o->prio = t2 - t1;
+    o->pass = t3 - t2;
+    o->classify = t4 - t3;
+    o->sort = t5 - t4;
+    o->plans = t6 - t5;
+    o->boost = t7 - t6;
+    o->total = t7 - t0;
+}
+
 static void usage(FILE *f)
 {
     fprintf(f,
             "usage: bench_national [--nodes N] [--pending N] [--reps N] [--cons-reps N]\n"
             "                      [--cons-depth D] [--seed S] [--fill-hours H] [--advance S]\n"
-            "                      [--policy-reps N] [--projects P]\n"
+            "                      [--policy-reps N] [--projects P] [--guar-reps N]\n"
             "  defaults: --nodes 32768 --pending 100000 --reps 7 --cons-reps 3\n"
             "            --cons-depth 100 --seed 1 --fill-hours 48 --advance 300\n"
-            "            --policy-reps 3 --projects 2000\n"
+            "            --policy-reps 3 --projects 2000 --guar-reps 3\n"
             "  nodes have 8 GPUs, 112 CPUs, 2 TiB; 32 nodes a block, 32 blocks a spine\n");
 }
 
@@ -630,15 +822,16 @@ int main(int argc, char **argv)
         {"cons-depth", required_argument, 0, 'd'}, {"seed", required_argument, 0, 's'},
         {"fill-hours", required_argument, 0, 'f'}, {"advance", required_argument, 0, 'a'},
         {"policy-reps", required_argument, 0, 'P'}, {"projects", required_argument, 0, 'j'},
-        {"help", no_argument, 0, 'h'},             {0, 0, 0, 0}};
+        {"guar-reps", required_argument, 0, 'G'},  {"help", no_argument, 0, 'h'},
+        {0, 0, 0, 0}};
     const char *prog = "bench_national";
     cfg c = {.nodes = 32768, .gpn = 8, .cpus = 112, .mem_mb = 2048 * GIB_MB, .block = 32,
              .spine = 32, .pending = 100000, .reps = 7, .cons_reps = 3, .cons_depth = 100,
              .fill_hours = 48, .advance = 300, .backlog = 4000, .seed = 1, .policy_reps = 3,
-             .projects = 2000};
+             .projects = 2000, .guar_reps = 3};
     int64_t v;
     int ch;
-    while ((ch = getopt_long(argc, argv, "n:q:r:R:d:s:f:a:P:j:h", opts, NULL)) != -1) {
+    while ((ch = getopt_long(argc, argv, "n:q:r:R:d:s:f:a:P:j:G:h", opts, NULL)) != -1) {
         switch (ch) {
         case 'n':
             if (bench_parse_i64(prog, "--nodes", optarg, 1, 10000000, &c.nodes))
@@ -679,6 +872,10 @@ int main(int argc, char **argv)
             break;
         case 'j':
             if (bench_parse_i64(prog, "--projects", optarg, 1, 10000000, &c.projects))
+                return 2;
+            break;
+        case 'G':
+            if (bench_parse_i64(prog, "--guar-reps", optarg, 0, 1000, &c.guar_reps))
                 return 2;
             break;
         case 'h': usage(stdout); return 0;
@@ -808,6 +1005,53 @@ int main(int argc, char **argv)
         }
         if (tt && rc == 0) {
             double med = series(tt, (size_t)c.policy_reps, "policy + pass", "wall");
+            printf("  target           median under 1 s: %s (%.2f ms)\n",
+                   med < 1.0 ? "met" : "missed", med * 1e3);
+        }
+        free(tt);
+    }
+    if (rc == 0 && c.guar_reps > 0) {
+        printf("\nwith guarantees and preemption: the policy pass above, then classify the "
+               "running jobs and plan every pending job in queue order, %lld fresh states\n",
+               (long long)c.guar_reps);
+        double *tt = calloc((size_t)c.guar_reps, sizeof *tt);
+        for (int64_t r = 0; tt && r < c.guar_reps && rc == 0; r++) {
+            state st;
+            pol p;
+            gua g;
+            memset(&p, 0, sizeof p);
+            memset(&g, 0, sizeof g);
+            int64_t total = c.nodes * c.gpn;
+            if (state_build(&c, &st, err, sizeof err) != 0 ||
+                pol_build(&c, &st, &p, err, sizeof err) != 0 ||
+                gua_build(&c, &st, &p, &g, err, sizeof err) != 0) {
+                fprintf(stderr, "%s: %s\n", prog, err);
+                rc = 1;
+            } else {
+                if (r == 0)
+                    printf("  guarantees       %d (foundation-model tier %lld GPUs, 4 "
+                           "organizations x %lld, 10 projects x %lld); %zu running jobs\n",
+                           acct_guarantee_count(p.a), (long long)(total / 4),
+                           (long long)(total / 64), (long long)(total / 256), g.nrun);
+                gua_out go;
+                gua_pass(&c, &st, &g, &go);
+                printf("  pass %lld           %.2f ms: fair share %.2f, priorities and re-sort "
+                       "%.2f, easy pass %.2f (%d started), classify %.2f, queue order %.2f, "
+                       "plans %.2f (%zu jobs planned, %zu plans, %zu victims, %lld GPUs "
+                       "claimed), preemptors first %.2f\n",
+                       (long long)(r + 1), go.total * 1e3, go.fairshare * 1e3, go.prio * 1e3,
+                       go.pass * 1e3, go.started, go.classify * 1e3, go.sort * 1e3,
+                       go.plans * 1e3, go.planned, go.nplans, go.nvictims,
+                       (long long)go.claimed, go.boost * 1e3);
+                fflush(stdout);
+                tt[r] = go.total;
+            }
+            pol_free(&p);
+            gua_free(&g);
+            state_free(&st);
+        }
+        if (tt && rc == 0) {
+            double med = series(tt, (size_t)c.guar_reps, "with guarantees", "wall");
             printf("  target           median under 1 s: %s (%.2f ms)\n",
                    med < 1.0 ? "met" : "missed", med * 1e3);
         }

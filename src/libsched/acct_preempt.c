@@ -198,26 +198,19 @@ void acct_running_classify(const acct_center *a, acct_running *run, size_t nrun)
 
 /* ---- the plan ------------------------------------------------------------------ */
 
-/* A candidate's share of one node. */
+/* A candidate's share of one node, with its job's start and id (copied:
+ * the choice compares them often, and the job is a cache miss away). */
 typedef struct share {
     int32_t node;
     int32_t gpus, cpus;
     int64_t mem;
+    int64_t start, id;
     size_t cand;       /* index into run[] */
 } share;
 
-static int share_cmp(const void *x, const void *y)
-{
-    const share *p = x, *q = y;
-    if (p->node != q->node)
-        return p->node < q->node ? -1 : 1;
-    return (p->cand > q->cand) - (p->cand < q->cand);
-}
-
 /* Younger first: later start, then higher id. */
-static int younger(const acct_running *run, size_t x, size_t y)
+static int younger(const share *p, const share *q)
 {
-    const sched_job *p = run[x].sj, *q = run[y].sj;
     if (p->start != q->start)
         return p->start > q->start;
     return p->id > q->id;
@@ -243,12 +236,12 @@ static int choice_cmp(const void *x, const void *y)
 
 /* Sorts sh[0..n) youngest first (insertion sort: n is at most the jobs of
  * one node). */
-static void sort_youngest(const acct_running *run, share *sh, size_t n)
+static void sort_youngest(share *sh, size_t n)
 {
     for (size_t i = 1; i < n; i++) {
         share v = sh[i];
         size_t j = i;
-        while (j > 0 && younger(run, v.cand, sh[j - 1].cand)) {
+        while (j > 0 && younger(&v, &sh[j - 1])) {
             sh[j] = sh[j - 1];
             j--;
         }
@@ -340,9 +333,77 @@ static int choose_on_node(const share *sh, size_t n, int32_t deficit,
     return w;
 }
 
-/* The plan in one pool given which running jobs are candidates (cand[i]).
+/* A node's free capacity as sched_node_get reports it (a span node held
+ * by a gang reads busy whole). O(1). */
+static inline void node_free(const sched *s, int32_t n, int32_t *g, int32_t *c, int64_t *m)
+{
+    const snode *nd = &s->nodes[n];
+    if (s->pools[nd->pool].span) {
+        int32_t nj;
+        span_node_view(s, n, g, c, m, &nj);
+        return;
+    }
+    *g = nd->free_gpus;
+    *c = nd->free_cpus;
+    *m = nd->free_mem;
+}
+
+/* The order of node choices: fewest victims, then the younger oldest
+ * victim, then node order (choice_cmp). A max-heap of the `cap` best seen
+ * so far keeps the worst of them on top. */
+static void heap_sift_down(nodechoice *h, size_t n, size_t i)
+{
+    for (;;) {
+        size_t l = 2 * i + 1, r = l + 1, w = i;
+        if (l < n && choice_cmp(&h[l], &h[w]) > 0)
+            w = l;
+        if (r < n && choice_cmp(&h[r], &h[w]) > 0)
+            w = r;
+        if (w == i)
+            return;
+        nodechoice t = h[i];
+        h[i] = h[w];
+        h[w] = t;
+        i = w;
+    }
+}
+
+/* Offers c to the heap h of at most cap; returns whether it was kept. */
+static int heap_push_bounded(nodechoice *h, size_t *n, size_t cap, const nodechoice *c)
+{
+    if (*n < cap) {
+        size_t i = (*n)++;
+        h[i] = *c;
+        while (i > 0 && choice_cmp(&h[(i - 1) / 2], &h[i]) < 0) {
+            nodechoice t = h[i];
+            h[i] = h[(i - 1) / 2];
+            h[(i - 1) / 2] = t;
+            i = (i - 1) / 2;
+        }
+        return 1;
+    }
+    if (choice_cmp(c, &h[0]) >= 0)
+        return 0;
+    h[0] = *c;
+    heap_sift_down(h, *n, 0);
+    return 1;
+}
+
+/*
+ * The plan in one pool given which running jobs are candidates (cand[i]).
  * See acct.h for the rule. Returns the number of victims, 0 for none
- * possible or none needed (*fits_now set in that case). */
+ * possible or none needed (*fits_now set in that case).
+ *
+ * The k best nodes are the z nodes that hold the job's share with nobody
+ * leaving (they rank first: no victim), then the best k - z of the nodes
+ * where candidates must go. So the free nodes are only counted (one look
+ * at each node of the pool, stopping at k; for whole nodes of a pool of
+ * like nodes, the pool's idle count), the candidates' shares are grouped
+ * by node in lists (no sort), and the best k - z nodes are kept in a
+ * bounded heap. The same victims, in the same order, as ranking every
+ * node. O(N + A + M log k) for N nodes, A shares of the candidates and
+ * M nodes where candidates must go, plus the per-node choice.
+ */
 static size_t plan_pool(const sched *s, const sched_job *sj, int pool, const acct_running *run,
                         size_t nrun, const uint8_t *cand, size_t *victims, int64_t *freed,
                         int *fits_now)
@@ -350,103 +411,181 @@ static size_t plan_pool(const sched *s, const sched_job *sj, int pool, const acc
     int32_t k, g;
     int whole;
     *fits_now = 0;
+    *freed = 0;
     if (sched_job_shape(s, sj, pool, &k, &g, &whole) != 0)
         return 0;
     int32_t c = whole ? 0 : g * sj->cpus_per_gpu;
     int64_t m = whole ? 0 : (int64_t)g * sj->mem_per_gpu_mb;
-    const char *pname = sched_pool_name(s, pool);
+    const spool *pl = &s->pools[pool];
+    int32_t nn = s->nnodes;
 
-    /* the candidates' shares, grouped by node: O(A log A) */
+    /* the nodes that need no victim: O(N), or O(1) for whole nodes of a
+     * pool whose nodes all have the GPUs the job wants on each */
+    int32_t zero = 0;
+    if (whole && pl->mingpn >= g) {
+        zero = pl->idle_nodes; /* UP nodes with every GPU free */
+    } else {
+        for (int32_t n = 0; n < nn && zero < k; n++) {
+            const snode *nd = &s->nodes[n];
+            if (nd->pool != pool || nd->state != SCHED_NODE_UP)
+                continue;
+            int32_t fg, fc;
+            int64_t fm;
+            node_free(s, n, &fg, &fc, &fm);
+            zero += whole ? fg == nd->cap_gpus && nd->cap_gpus >= g
+                          : fg >= g && fc >= c && fm >= m;
+        }
+    }
+    if (zero >= k) {
+        *fits_now = 1;
+        return 0;
+    }
+
+    /* the candidates' shares, listed per node, each list in run[] order */
     size_t na = 0;
     for (size_t i = 0; i < nrun; i++)
         if (cand[i])
             na += (size_t)run[i].sj->nalloc;
+    int32_t *head = malloc((size_t)nn * sizeof *head);
+    if (!head)
+        abort();
+    memset(head, 0xff, (size_t)nn * sizeof *head); /* -1: none */
+    int32_t *next = xcalloc(na, sizeof *next);
     share *sh = xcalloc(na, sizeof *sh);
     size_t w = 0;
-    for (size_t i = 0; i < nrun; i++) {
+    for (size_t i = nrun; i-- > 0;) { /* backwards: each list reads in run[] order */
         if (!cand[i])
             continue;
         const sched_job *v = run[i].sj;
-        for (int32_t x = 0; x < v->nalloc; x++)
-            sh[w++] = (share){v->alloc[x].node, v->alloc[x].gpus, v->alloc[x].cpus,
-                              v->alloc[x].mem_mb, i};
+        for (int32_t x = 0; x < v->nalloc; x++) {
+            int32_t node = v->alloc[x].node;
+            sh[w] = (share){node, v->alloc[x].gpus, v->alloc[x].cpus, v->alloc[x].mem_mb,
+                            v->start, v->id, i};
+            next[w] = head[node];
+            head[node] = (int32_t)w++;
+        }
     }
-    qsort(sh, na, sizeof *sh, share_cmp);
 
-    int nn = sched_node_count(s);
-    nodechoice *ch = xcalloc((size_t)nn, sizeof *ch);
+    /* each node with candidates: its fewest, then youngest, victims */
+    size_t need = (size_t)(k - zero), nbest = 0, npick = 0;
+    nodechoice *best = xcalloc(need, sizeof *best);
     share *pick = xcalloc(na, sizeof *pick);
+    share *buf = xcalloc(na, sizeof *buf);
     uint8_t *used = xcalloc(2 * (na + 1), 1);
-    size_t nch = 0, npick = 0, at = 0;
-    /* every node of the pool, with its candidates' shares: O(N + A) */
-    for (int32_t node = 0; node < nn; node++) {
-        size_t from = at;
-        while (at < na && sh[at].node == node)
-            at++;
-        sched_node_info in;
-        if (sched_node_get(s, node, &in) != 0 || in.state != SCHED_NODE_UP ||
-            strcmp(in.pool, pname) != 0)
+    for (int32_t node = 0; node < nn; node++) { /* in node order: a sequential read */
+        if (head[node] < 0)
             continue;
-        size_t n = at - from;
-        int32_t fg = in.free_gpus, fc = in.free_cpus, freed_g = 0;
-        int64_t fm = in.free_mem_mb;
+        const snode *nd = &s->nodes[node];
+        if (nd->pool != pool || nd->state != SCHED_NODE_UP)
+            continue;
+        size_t n = 0;
+        int32_t freed_g = 0;
+        for (int32_t x = head[node]; x >= 0; x = next[x]) {
+            buf[n++] = sh[x];
+            freed_g += sh[x].gpus;
+        }
+        int32_t fg, fc;
+        int64_t fm;
+        node_free(s, node, &fg, &fc, &fm);
+        sort_youngest(buf, n);
         int32_t nv;
-        for (size_t i = from; i < at; i++)
-            freed_g += sh[i].gpus;
-        sort_youngest(run, sh + from, n);
         if (whole) {
             /* all its jobs must go, and all must be candidates */
-            if (fg + freed_g != in.gpus || in.gpus < g)
+            if (fg + freed_g != nd->cap_gpus || nd->cap_gpus < g)
                 continue;
             for (size_t i = 0; i < n; i++)
-                pick[npick + i] = sh[from + i];
+                pick[npick + i] = buf[i];
             nv = (int32_t)n;
         } else if (fg >= g && fc >= c && fm >= m) {
-            nv = 0;
+            continue; /* no victim: counted in zero */
         } else {
             int32_t gd = g - fg > 0 ? g - fg : 0, cd = c - fc > 0 ? c - fc : 0;
             int64_t md = m - fm > 0 ? m - fm : 0;
-            nv = choose_on_node(sh + from, n, gd, cd, md, pick + npick, used);
+            nv = choose_on_node(buf, n, gd, cd, md, pick + npick, used);
             if (nv < 0)
                 continue;
         }
+        if (nv == 0)
+            continue;
         int64_t oldest = INT64_MAX;
         for (int32_t i = 0; i < nv; i++)
-            if (run[pick[npick + (size_t)i].cand].sj->start < oldest)
-                oldest = run[pick[npick + (size_t)i].cand].sj->start;
-        ch[nch++] = (nodechoice){node, nv, oldest, npick};
-        npick += (size_t)nv;
+            if (pick[npick + (size_t)i].start < oldest)
+                oldest = pick[npick + (size_t)i].start;
+        nodechoice ch = {node, nv, oldest, npick};
+        /* a node kept among the best keeps its picks (later nodes' go after
+         * them); else the next node's overwrite them */
+        if (heap_push_bounded(best, &nbest, need, &ch))
+            npick += (size_t)nv;
     }
     size_t nvict = 0;
-    *freed = 0;
-    if (nch >= (size_t)k) {
-        qsort(ch, nch, sizeof *ch, choice_cmp);
-        if (ch[k - 1].nvict == 0) {
-            *fits_now = 1;
-        } else {
-            /* the union of the k best nodes' victims, each once */
-            uint8_t *taken = xcalloc(nrun, 1);
-            for (int32_t x = 0; x < k; x++)
-                for (int32_t i = 0; i < ch[x].nvict; i++) {
-                    size_t v = pick[ch[x].first + (size_t)i].cand;
-                    if (!taken[v]) {
-                        taken[v] = 1;
-                        victims[nvict++] = v;
-                        *freed += run[v].sj->alloced_gpus;
-                    }
+    if (nbest == need) {
+        /* the k - z best in rank order; the union of their victims, each once */
+        qsort(best, nbest, sizeof *best, choice_cmp);
+        uint8_t *taken = xcalloc(nrun, 1);
+        for (size_t x = 0; x < nbest; x++)
+            for (int32_t i = 0; i < best[x].nvict; i++) {
+                size_t v = pick[best[x].first + (size_t)i].cand;
+                if (!taken[v]) {
+                    taken[v] = 1;
+                    victims[nvict++] = v;
+                    *freed += run[v].sj->alloced_gpus;
                 }
-            free(taken);
-        }
+            }
+        free(taken);
     }
     free(used);
+    free(buf);
     free(pick);
-    free(ch);
+    free(best);
     free(sh);
+    free(next);
+    free(head);
     return nvict;
 }
 
+/* Marks (1) the nodes under x (x included) whose holder in pool is h: the
+ * walk stops at an account with its own guarantee there (marked 2), whose
+ * jobs have that nearer holder. Recursion depth: the tree's, at most 16. */
+static void mark_holder_subtree(const acct_center *a, int32_t x, uint8_t *mark)
+{
+    mark[x] = 1;
+    for (int32_t c = a->nodes[x].first_child; c >= 0; c = a->nodes[c].next_sibling)
+        if (mark[c] != 2)
+            mark_holder_subtree(a, c, mark);
+}
+
+/* H's running GPUs in pool: the running jobs whose holder is h, found by
+ * marking the accounts h holds for (its subtree, less the subtrees of
+ * guarantees nearer to their jobs) rather than by looking up each running
+ * job's holder: O(G + subtree of h + R) for G guarantees and R running
+ * jobs, instead of O(R x depth) lookups. */
+static int64_t held_by(const acct_center *a, int32_t h, int pool, int one_pool,
+                       const acct_running *run, size_t nrun)
+{
+    uint8_t *mark = xcalloc(a->nnodes, 1);
+    for (size_t i = 0; i < a->guarantees.cap; i++) {
+        const acct_imap_slot *sl = &a->guarantees.slots[i];
+        uint64_t acc = sl->key >> 8;
+        if (sl->used && sl->val > 0 && (int)(sl->key & 0xff) == pool && acc < a->nnodes)
+            mark[acc] = 2;
+    }
+    mark_holder_subtree(a, h, mark); /* (h itself is marked 2: the walk starts there) */
+    int64_t held = 0;
+    for (size_t i = 0; i < nrun; i++) {
+        int32_t p = run[i].aj->project;
+        /* (one pool: every running job is in it, no look at the job) */
+        if (p > 0 && (size_t)p < a->nnodes && mark[p] == 1 &&
+            (one_pool || run[i].sj->pool == pool))
+            held += run[i].sj->alloced_gpus;
+    }
+    free(mark);
+    return held;
+}
+
 /* See acct.h: per allowed pool, who may go (guarantee, else QOS rights),
- * then the placement choice of plan_pool. O(P x (R + C + N + A log A)). */
+ * then the placement choice of plan_pool. O(P x (R + C + N + A + M log k)),
+ * and O(P x (depth + C + G + R)) for a job its holder's guarantee does not
+ * cover (held_by). */
 size_t acct_preempt_plan_job(const acct_center *a, const sched *s, const acct_job *job,
                              const sched_job *sjob, const acct_running *run, size_t nrun,
                              const acct_claim *claims, size_t nclaims, size_t *victims,
@@ -472,16 +611,16 @@ size_t acct_preempt_plan_job(const acct_center *a, const sched *s, const acct_jo
         int32_t h = acct_guarantee_holder(a, job->project, pool);
         int why = ACCT_PREEMPT_NONE;
         if (h != ACCT_NONE) {
-            /* covered: H's running GPUs in P plus the job's stay within G_H */
-            int64_t held = 0;
-            for (size_t i = 0; i < nrun; i++)
-                if (run[i].sj->pool == pool &&
-                    acct_guarantee_holder(a, run[i].aj->project, pool) == h)
-                    held += run[i].sj->alloced_gpus;
+            /* covered: H's running GPUs in P, its claims and the job's stay
+             * within G_H (the claims first: when they alone leave no room,
+             * the running jobs need no look) */
+            int64_t held = 0, gh = acct_guarantee_of(a, h, pool);
             for (size_t i = 0; i < nclaims; i++)
                 if (claims[i].holder == h && claims[i].pool == pool)
                     held += claims[i].gpus;
-            if (held + need <= acct_guarantee_of(a, h, pool))
+            if (held + need <= gh)
+                held += held_by(a, h, pool, np == 1, run, nrun);
+            if (held + need <= gh)
                 why = ACCT_PREEMPT_GUARANTEE;
         }
         if (why == ACCT_PREEMPT_NONE && qos_rights)

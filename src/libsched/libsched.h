@@ -212,8 +212,10 @@ size_t sched_job_footprint(const sched_job *job);
  * (accounts: sched_job.account values; users: sched_job.user values; at
  * least one of them). Running jobs are never stopped (an operator drains);
  * the pass, the reservation walk, the conservative profiles and
- * sched_estimate keep every new start out of the window. Nodes of span
- * pools (one-GPU nodes without topology, all alike) cannot be reserved.
+ * sched_estimate keep every new start out of the window, in every pool: in
+ * a span pool (one-GPU nodes without topology, all alike, placed by counts)
+ * the reserved nodes are weighed one by one while a window is not over,
+ * and a pool no reservation covers keeps its counts.
  * 0, or -1 with a message naming the field (name, kind, start, end, nodes,
  * accounts, users). The arrays are copied. */
 int sched_resv_add(sched *s, const char *name, int kind, int64_t start, int64_t end,

@@ -39,6 +39,16 @@ typedef struct req {
     int whole;
 } req;
 
+/* The paths that run only under operators' reservations stay out of line
+ * (and out of the hot text), so that the loops of a pass without any keep
+ * their registers and their size: the walk and span placement are per
+ * event in the simulator. */
+#if defined(__GNUC__)
+#define RESV_PATH __attribute__((noinline, cold))
+#else
+#define RESV_PATH
+#endif
+
 static void *grow(void *p, size_t *cap, size_t need, size_t elem)
 {
     if (need <= *cap)
@@ -350,6 +360,22 @@ static void cells_reset(sched *s, int pool, int with_idle)
     }
 }
 
+/* The first reservation in pool touches a job's window [now, b) when the
+ * window runs past its start (as a held node's check in node_avail). */
+static inline int srs_touches(const sched *s, int pool, int64_t now, int64_t b)
+{
+    return s->srs_pool == pool &&
+           (s->held_whole_from < b || (now <= s->srs_T && s->srs_T < b));
+}
+
+/* span_fits_now under operators' reservations: span_resv_fit (span.c). */
+RESV_PATH static int span_fits_resv(sched *s, int pool, const sched_job *j, const req *r,
+                                    int64_t now, int64_t b)
+{
+    s->span_from_held = 0;
+    return span_resv_fit(s, pool, j, r->whole ? r->k : 1, now, b, srs_touches(s, pool, now, b));
+}
+
 /* ---- placement now in a span pool --------------------------------------
  * One-GPU nodes, no topology, all alike (span.c): any free UP node serves,
  * so placement is a count. The first reservation, if it is in this pool,
@@ -360,21 +386,29 @@ static void cells_reset(sched *s, int pool, int with_idle)
  * them first, as place_now prefers held nodes. So the job fits iff
  *     k <= (free - held) + (b <= T ? held : 0),
  * and in the classic model that is the textbook EASY rule: free - held =
- * min(free, extra). Sets s->span_from_held. O(1). */
-static int span_fits_now(sched *s, int pool, const req *r, int64_t now, int64_t b)
+ * min(free, extra). Sets s->span_from_held, and s->npick = -1: the start
+ * takes the lowest free nodes. O(1).
+ * While operators' reservations cover nodes of the pool (span_ops), free
+ * nodes are no longer alike: the first reservation holds named nodes (see
+ * reserve_walk) and span_resv_fit weighs the reserved and held ones one by
+ * one, picking the nodes into s->pick. O(reserved nodes + held). */
+static int span_fits_now(sched *s, int pool, const sched_job *j, const req *r, int64_t now,
+                         int64_t b)
 {
     const spool *p = &s->pools[pool];
+    if (s->span_ops >> pool & 1)
+        return span_fits_resv(s, pool, j, r, now, b);
     int64_t k = r->whole ? r->k : 1, held = 0, usable = 0;
     if (s->srs_pool == pool) {
         /* a start outside the pass (sched_restore_running) may have taken
          * free nodes since: never hold more than are free */
         held = s->srs_held < p->idle_nodes ? s->srs_held : p->idle_nodes;
-        int touches = s->held_whole_from < b || (now <= s->srs_T && s->srs_T < b);
-        usable = touches ? 0 : held;
+        usable = srs_touches(s, pool, now, b) ? 0 : held;
     }
     if (p->idle_nodes - held + usable < k)
         return 0;
     s->span_from_held = (int32_t)(k < usable ? k : usable);
+    s->npick = -1; /* start_on_pick takes the nodes from the bitmap */
     return 1;
 }
 
@@ -398,9 +432,8 @@ static int place_now(sched *s, const sched_job *j, uint64_t pools, int64_t now, 
         if (r.whole ? p->idle_nodes < r.k : p->free_gpus < r.g)
             continue;
         if (p->span) {
-            if (!span_fits_now(s, pool, &r, now, b))
+            if (!span_fits_now(s, pool, j, &r, now, b))
                 continue;
-            s->npick = -1; /* start_on_pick takes the nodes from the bitmap */
             *out = r;
             return pool;
         }
@@ -477,11 +510,33 @@ static int place_now(sched *s, const sched_job *j, uint64_t pools, int64_t now, 
     return -1;
 }
 
+/* Is node n whole over [a, b) when it holds no reservation (res_head < 0)?
+ * Then node_avail is the usage at a alone: the node is whole iff no running
+ * job on it still holds something at a (expected end > a). The same answer
+ * as fits_whole(node_avail(...)), without the job, the reservation checks
+ * or the per-field sums: it stops at the first job running past a. This is
+ * place_at's inner loop over every node of the pool, and its cost is the
+ * cache miss on each running job's expected end; the fewer instructions
+ * per node, the more of those misses the CPU overlaps (the general
+ * node_avail there, once operators' reservations made it call usage_at
+ * out of line with the job, cost about 60% more instructions per node and
+ * made the conservative national pass ~50% slower). O(jobs on the node). */
+static inline int node_whole_from(const snode *n, int64_t a)
+{
+    for (int32_t i = 0; i < n->nrun; i++) {
+        const srun *r = &n->run[i];
+        if (job_expected_end(r->job) > a && (r->gpus | r->cpus | r->mem) != 0)
+            return 0;
+    }
+    return 1;
+}
+
 /* ---- placement at a later time (conservative backfill of gangs) ---------
  * Every UP node of one pool is weighed over [a, b), around the
  * running jobs and the concrete reservations. Nodes already busy before a
  * (or holding reservations) are preferred, so idle nodes stay free for
- * jobs that can start sooner. O(N x (running + reservations per node)). */
+ * jobs that can start sooner. O(N x (running + reservations per node)):
+ * a node without reservations costs its running jobs only (node_whole_from). */
 static int place_at(sched *s, const sched_job *j, int pool, int64_t a, int64_t b, req *out)
 {
     req r;
@@ -493,11 +548,18 @@ static int place_at(sched *s, const sched_job *j, int pool, int64_t a, int64_t b
         snode *n = &s->nodes[i];
         if (n->pool != pool || n->state != SCHED_NODE_UP)
             continue;
+        if (n->res_head < 0) {
+            if (node_whole_from(n, a)) {
+                cand_add(s, i, n->cap_gpus, n->free_gpus < n->cap_gpus);
+                s->cells[n->cell].count++;
+            }
+            continue;
+        }
         /* INT64_MIN as "now": capacity at a counts what runs past a, even
          * when a is this very instant (after its ends) */
         avail v = node_avail(s, j, n, INT64_MIN, a, b);
         if (fits_whole(&v, n)) {
-            cand_add(s, i, v.g, n->free_gpus < n->cap_gpus || n->res_head >= 0);
+            cand_add(s, i, v.g, 1);
             s->cells[n->cell].count++;
         }
     }
@@ -570,6 +632,14 @@ static void reserve(sched *s, sched_job *j, const req *r, int64_t T)
  * jobs is off then (it counts nodes without looking at them).
  * O(log R + nodes of the jobs visited + M x (times checked)) for the M
  * reserved nodes.
+ *
+ * A span pool that reservations cover (span_ops) is counted the same way:
+ * a job visited releases its unreserved UP nodes as a count and marks its
+ * reserved ones, and each check adds the reserved nodes free by then that
+ * no reservation binding the job holds over the window (walk_span_op_usable).
+ * The reservation then holds named free nodes, chosen as the per-node path
+ * chooses them (walk_span_hold). O(nodes of the span jobs visited + M x
+ * (times checked)).
  */
 typedef struct walk {
     sched *s;
@@ -579,6 +649,8 @@ typedef struct walk {
     int32_t whole_by[SCHED_MAX_POOLS];  /* span pools: UP nodes free by cur */
     int single_fit[SCHED_MAX_POOLS];
     int32_t span_k[SCHED_MAX_POOLS];    /* span pools: nodes wanted, else 0 */
+    int32_t span_minrel[SCHED_MAX_POOLS]; /* span_ops pools: lowest unreserved node released */
+    int32_t span_freeres[SCHED_MAX_POOLS]; /* span_ops pools: reserved nodes free now */
     int64_t cur, now;
     int have;
     int pool;
@@ -597,6 +669,39 @@ static int walk_op_fits(walk *w, const snode *n, int p, avail *v)
     return w->r[p].whole ? fits_whole(v, n) : fits_single(v, &w->r[p]);
 }
 
+/* Reserved nodes of span pool p (span_ops) usable by the walk's job over
+ * [cur, cur + len): UP, free now or released by cur, and held there by no
+ * reservation binding the job. Counts up to need. O(M). */
+static int32_t walk_span_op_usable(walk *w, int p, int32_t need)
+{
+    sched *s = w->s;
+    resv_span_block(s, p, w->j, w->cur, w->cur + w->len);
+    int32_t more = 0;
+    for (int32_t i = 0; i < s->nopnodes && more < need; i++) {
+        int32_t n = s->opnodes[i];
+        const snode *nd = &s->nodes[n];
+        more += nd->pool == p && nd->state == SCHED_NODE_UP &&
+                (nd->touched || span_node_free(s, n)) && !resv_span_blocked(s, n);
+    }
+    return more;
+}
+
+/* Does the walk's job fit pool p at cur once the nodes operators reserved
+ * are weighed too (walk_check found too few without them)? O(M). */
+RESV_PATH static int walk_check_ops(walk *w, int p)
+{
+    if (w->span_k[p])
+        return (w->s->span_ops >> p & 1) &&
+               w->whole_by[p] + walk_span_op_usable(w, p, w->span_k[p] - w->whole_by[p]) >=
+                   w->span_k[p];
+    int32_t more = 0, need = w->r[p].whole ? w->r[p].k - w->whole_by[p] : 1;
+    for (int32_t i = 0; i < w->s->nopnodes && more < need; i++) {
+        avail v;
+        more += walk_op_fits(w, &w->s->nodes[w->s->opnodes[i]], p, &v);
+    }
+    return more >= need;
+}
+
 static int walk_check(walk *w)
 {
     for (int p = 0; p < w->s->npools; p++) {
@@ -605,15 +710,7 @@ static int walk_check(walk *w)
         if (w->span_k[p] ? w->whole_by[p] >= w->span_k[p]
                          : w->r[p].whole ? w->whole_by[p] >= w->r[p].k : w->single_fit[p])
             return p;
-        if (!w->ops || w->span_k[p])
-            continue;
-        /* the reserved nodes, weighed at cur: O(M) */
-        int32_t more = 0, need = w->r[p].whole ? w->r[p].k - w->whole_by[p] : 1;
-        for (int32_t i = 0; i < w->s->nopnodes && more < need; i++) {
-            avail v;
-            more += walk_op_fits(w, &w->s->nodes[w->s->opnodes[i]], p, &v);
-        }
-        if (more >= need)
+        if (w->ops && walk_check_ops(w, p)) /* the reserved nodes, weighed at cur */
             return p;
     }
     return -1;
@@ -640,6 +737,29 @@ static int walk_op_ends(walk *w, int64_t e, int64_t now)
     return 0;
 }
 
+/* A job of a span pool that reservations cover (span_ops) ends by cur: its
+ * unreserved UP nodes count, its reserved ones are marked (weighed at each
+ * check, walk_span_op_usable). O(k). */
+RESV_PATH static void walk_span_release(walk *w, const sched_job *rj)
+{
+    sched *s = w->s;
+    int32_t p = rj->pool;
+    for (int32_t i = 0; w->ok[p] && i < rj->nalloc; i++) {
+        int32_t a = rj->alloc[i].node;
+        snode *n = &s->nodes[a];
+        if (n->state != SCHED_NODE_UP)
+            continue;
+        if (!n->opres) {
+            w->whole_by[p]++;
+            if (a < w->span_minrel[p])
+                w->span_minrel[p] = a;
+        } else if (!n->touched) {
+            n->touched = 1;
+            s->touch[s->ntouch++] = a;
+        }
+    }
+}
+
 static int walk_visit(sched_job *rj, void *arg)
 {
     walk *w = arg;
@@ -658,7 +778,9 @@ static int walk_visit(sched_job *rj, void *arg)
     w->have = 1;
     int32_t pool0 = rj->pool;
     if (s->pools[pool0].span) { /* a count: O(1) while the pool is all UP */
-        if (w->ok[pool0])
+        if (w->ops && (s->span_ops >> pool0 & 1))
+            walk_span_release(w, rj);
+        else if (w->ok[pool0])
             w->whole_by[pool0] += (int32_t)span_job_up(s, rj);
         return 0;
     }
@@ -699,6 +821,72 @@ static int walk_visit(sched_job *rj, void *arg)
     return 0;
 }
 
+/* Hold one free node of span pool p (span_ops) for the first reservation:
+ * out of backfill that runs past its start (span_fits_now), as reserve()
+ * holds nodes with free GPUs in other pools. */
+static void span_hold(sched *s, int32_t n)
+{
+    s->nodes[n].held = 1;
+    s->held[s->nheld++] = n;
+}
+
+/* The first reservation in a span pool that reservations cover (span_ops):
+ * the nodes the per-node path (reserve_walk below, reserve()) would choose,
+ * of which the free ones are held by name. A single-node job takes the
+ * lowest-numbered candidate: a reserved node usable over [cur, cur + len)
+ * (free now or released by cur) or the lowest unreserved node released.
+ * A gang takes the unreserved nodes released first, then usable reserved
+ * ones in list order, then the lowest unreserved free nodes. Returns how
+ * many free nodes it holds. O(M + nodes held + words passed over). */
+static int32_t walk_span_hold(walk *w)
+{
+    sched *s = w->s;
+    int p = w->pool;
+    const spool *pl = &s->pools[p];
+    int32_t k = w->span_k[p], nheld0 = s->nheld;
+    resv_span_block(s, p, w->j, w->cur, w->cur + w->len);
+    /* unreserved nodes released by cur */
+    int32_t need = k - (w->whole_by[p] - (pl->idle_nodes - w->span_freeres[p]));
+    if (!w->r[p].whole) {
+        int32_t best = w->span_minrel[p];
+        for (int32_t i = 0; i < s->nopnodes; i++) {
+            int32_t n = s->opnodes[i];
+            const snode *nd = &s->nodes[n];
+            if (n < best && nd->pool == p && nd->state == SCHED_NODE_UP &&
+                (nd->touched || span_node_free(s, n)) && !resv_span_blocked(s, n))
+                best = n;
+        }
+        if (best != INT32_MAX && best != w->span_minrel[p] && span_node_free(s, best))
+            span_hold(s, best);
+        return s->nheld - nheld0;
+    }
+    for (int32_t i = 0; i < s->nopnodes && need > 0; i++) {
+        int32_t n = s->opnodes[i];
+        const snode *nd = &s->nodes[n];
+        if (nd->pool != p || nd->state != SCHED_NODE_UP || resv_span_blocked(s, n))
+            continue;
+        if (span_node_free(s, n)) {
+            span_hold(s, n);
+            need--;
+        } else if (nd->touched) {
+            need--;
+        }
+    }
+    int64_t nsum = (pl->span_nw + 63) / 64;
+    for (int64_t si = 0; si < nsum && need > 0; si++)
+        for (uint64_t sw = pl->span_sum[si]; sw && need > 0; sw &= sw - 1) {
+            int64_t wd = si * 64 + __builtin_ctzll(sw);
+            for (uint64_t x = pl->span_free[wd]; x && need > 0; x &= x - 1) {
+                int32_t n = pl->span_lo + (int32_t)(wd * 64) + __builtin_ctzll(x);
+                if (s->nodes[n].opres)
+                    continue;
+                span_hold(s, n);
+                need--;
+            }
+        }
+    return s->nheld - nheld0;
+}
+
 static int reserve_walk(sched *s, sched_job *j, int64_t now)
 {
     walk w; /* only the pools in use are set: O(P), not O(SCHED_MAX_POOLS) */
@@ -718,10 +906,13 @@ static int reserve_walk(sched *s, sched_job *j, int64_t now)
             continue;
         w.ok[p] = 1;
         w.whole_by[p] = s->pools[p].idle_nodes;
-        if (s->pools[p].span)
+        if (s->pools[p].span) {
             w.span_k[p] = w.r[p].whole ? w.r[p].k : 1;
-        else
+            w.span_minrel[p] = INT32_MAX; /* (read only under reservations) */
+            w.span_freeres[p] = 0;
+        } else {
             cells_reset(s, p, 1);
+        }
         any = 1;
     }
     if (!any)
@@ -729,8 +920,14 @@ static int reserve_walk(sched *s, sched_job *j, int64_t now)
     /* idle nodes an operator reserved are weighed apart (walk_check) */
     for (int32_t i = 0; w.ops && i < s->nopnodes; i++) {
         const snode *n = &s->nodes[s->opnodes[i]];
-        if (w.ok[n->pool] && n->state == SCHED_NODE_UP && n->free_gpus == n->cap_gpus)
+        if (!w.ok[n->pool] || n->state != SCHED_NODE_UP)
+            continue;
+        if (s->pools[n->pool].span ? span_node_free(s, s->opnodes[i])
+                                   : n->free_gpus == n->cap_gpus) {
             w.whole_by[n->pool]--;
+            if (s->pools[n->pool].span)
+                w.span_freeres[n->pool]++;
+        }
     }
     s->ntouch = 0;
     s->nwalked = 0;
@@ -748,7 +945,10 @@ static int reserve_walk(sched *s, sched_job *j, int64_t now)
         s->srs_T = w.cur;
         s->srs_end = w.cur + (j->time_limit > 0 ? j->time_limit : 1);
         s->srs_k = k;
-        s->srs_held = k > released ? k - released : 0;
+        if (s->span_ops >> w.pool & 1)
+            s->srs_held = walk_span_hold(&w);
+        else
+            s->srs_held = k > released ? k - released : 0;
         prof_sub(s, w.pool, s->srs_T, s->srs_end, k);
         j->est_start = w.cur;
         if (w.r[w.pool].whole && !s->op_applied)
@@ -1074,6 +1274,7 @@ static void release_holds(sched *s)
         s->nodes[s->rnodes[i]].res_head = -1;
     for (int32_t i = 0; i < s->nopnodes; i++)
         s->nodes[s->opnodes[i]].opres = 0;
+    s->span_ops = 0;
     s->nopnodes = 0;
     s->op_applied = 0;
     for (int32_t i = 0; i < s->nheld; i++) {
@@ -1091,10 +1292,16 @@ static int64_t start_on_pick(sched *s, sched_job *j, int pool, const req *r, int
 {
     spool *p = &s->pools[pool];
     if (p->span) {
-        /* the lowest free nodes, in node order: O(k) entries, O(k/64) words */
+        /* the lowest free nodes, in node order: O(k) entries, O(k/64) words;
+         * under reservations, the nodes span_resv_fit picked */
         int32_t k = r->whole ? r->k : 1;
         j->pool = pool;
-        span_take(s, pool, j, k, r->whole ? p->span_cpus : r->c, r->whole ? p->span_mem : r->m);
+        if (s->npick >= 0)
+            span_take_picked(s, pool, j, r->whole ? p->span_cpus : r->c,
+                             r->whole ? p->span_mem : r->m);
+        else
+            span_take(s, pool, j, k, r->whole ? p->span_cpus : r->c,
+                      r->whole ? p->span_mem : r->m);
         j->alloced_gpus = k;
         sched_start_job(s, j, now, 1);
         if (s->srs_pool == pool)

@@ -21,6 +21,14 @@
  * window, and a project window's out of the free GPUs each job not of the
  * project sees (resv_proj_gpus).
  *
+ * In a span pool (span.c: one-GPU nodes placed by counts over a free
+ * bitmap) the same rule holds, but its nodes keep no sresv entries: a pool
+ * that some reservation covers is marked (span_ops) for the pass, and there
+ * placement and the first reservation take the reserved nodes apart, one
+ * by one, marking those a reservation binding the job holds over its window
+ * (resv_span_block); the other nodes are still counted. A span pool no
+ * reservation covers keeps its O(1) counts.
+ *
  * The list is small (operators add a few), kept in the order added.
  * Nothing here runs when there are none: the pass tests s->noresv.
  */
@@ -130,9 +138,6 @@ int sched_resv_add(sched *s, const char *name, int kind, int64_t start, int64_t 
         if (n < 0 || n >= s->nnodes) {
             bad = n;
             why = "unknown";
-        } else if (s->pools[s->nodes[n].pool].span) {
-            bad = n;
-            why = "span";
         } else if (s->nodes[n].touched) {
             bad = n;
             why = "twice";
@@ -146,14 +151,18 @@ int sched_resv_add(sched *s, const char *name, int kind, int64_t start, int64_t 
     if (why) {
         if (why[0] == 'u')
             snprintf(err, errlen, "nodes: unknown node index %d", bad);
-        else if (why[0] == 't')
-            snprintf(err, errlen, "nodes: %s is listed twice", s->node_names[bad]);
         else
-            snprintf(err, errlen,
-                     "nodes: %s is in pool %s of interchangeable one-GPU nodes (a span pool), "
-                     "where reservations are not supported",
-                     s->node_names[bad], s->pools[s->nodes[bad].pool].name);
+            snprintf(err, errlen, "nodes: %s is listed twice", s->node_names[bad]);
         return -1;
+    }
+    int span = 0;
+    for (int32_t i = 0; i < nnodes && !span; i++)
+        span = s->pools[s->nodes[nodes[i]].pool].span;
+    if (span && !s->span_mark) { /* marks of resv_span_block; freed by span_free_all */
+        s->span_mark = calloc((size_t)s->nnodes, sizeof *s->span_mark);
+        if (!s->span_mark)
+            abort();
+        s->span_gen = 0;
     }
     if (s->noresv == s->caporesv) {
         s->caporesv = s->caporesv ? 2 * s->caporesv : 8;
@@ -257,11 +266,14 @@ static int cmp_i64(const void *a, const void *b)
 /* Each reservation not over at `now` becomes, on each of its nodes, an
  * entry over [max(start, now), end) of the whole node; the node leaves the
  * index (held) and is listed once in s->opnodes. Its end joins s->opends
- * (the times the reservation walk also tries). O(reserved nodes + R log R). */
+ * (the times the reservation walk also tries). A node of a span pool gets
+ * no entry: its pool is marked (span_ops) and the node listed, and span
+ * placement asks resv_span_block. O(reserved nodes + R log R). */
 void resv_apply(sched *s, int64_t now)
 {
     s->nopnodes = 0;
     s->nopends = 0;
+    s->op_now = now;
     for (int32_t i = 0; i < s->noresv; i++) {
         const soresv *r = &s->oresv[i];
         if (r->end <= now)
@@ -270,7 +282,10 @@ void resv_apply(sched *s, int64_t now)
         for (int32_t k = 0; k < r->nnodes; k++) {
             int32_t n = r->nodes[k];
             snode *nd = &s->nodes[n];
-            resv_entry_add(s, n, a, r->end, nd->cap_gpus, nd->cap_cpus, nd->cap_mem, i);
+            if (s->pools[nd->pool].span)
+                s->span_ops |= (uint64_t)1 << nd->pool;
+            else
+                resv_entry_add(s, n, a, r->end, nd->cap_gpus, nd->cap_cpus, nd->cap_mem, i);
             if (!nd->opres) {
                 nd->opres = 1;
                 s->opnodes[s->nopnodes++] = n;
@@ -296,4 +311,28 @@ int64_t resv_proj_gpus(const sched *s, int pool, const sched_job *j, int64_t t)
         }
     }
     return g;
+}
+
+/* The reservations binding j whose window [max(start, now), end) meets
+ * [x, y) hold their nodes there: mark those of the span pool. The windows
+ * as node_avail (pass.c) weighs them; callers pass y > x (a zero-length job
+ * still holds its instant: [now, now + 1)). */
+void resv_span_block(sched *s, int pool, const sched_job *j, int64_t x, int64_t y)
+{
+    if (++s->span_gen == 0) { /* wrapped: forget every old mark */
+        memset(s->span_mark, 0, (size_t)s->nnodes * sizeof *s->span_mark);
+        s->span_gen = 1;
+    }
+    if (s->op_ignore)
+        return;
+    int64_t now = s->op_now;
+    for (int32_t i = 0; i < s->noresv; i++) {
+        const soresv *r = &s->oresv[i];
+        int64_t a = r->start > now ? r->start : now;
+        if (r->end <= now || r->end <= x || a >= y || !resv_binds(s, i, j))
+            continue;
+        for (int32_t k = 0; k < r->nnodes; k++)
+            if (s->nodes[r->nodes[k]].pool == pool)
+                s->span_mark[r->nodes[k]] = s->span_gen;
+    }
 }

@@ -173,6 +173,14 @@ struct sched {
     int proj_live;                       /* the profile: project windows not over yet */
     int32_t *opnodes; int32_t nopnodes;
     int64_t *opends; int32_t nopends;
+    int64_t op_now;                      /* the pass's now, for the windows applied */
+    uint64_t span_ops;                   /* bit p: span pool p has nodes under those windows;
+                                          * placement and the first reservation weigh them
+                                          * one by one there (span.c, pass.c) */
+    /* span pools under reservations (resv_span_block): node n is marked
+     * when span_mark[n] == span_gen; allocated by the first reservation of
+     * a span node */
+    uint32_t *span_mark; uint32_t span_gen;
 };
 
 /* index.c: the free-capacity index */
@@ -213,6 +221,23 @@ static inline int64_t span_job_up(const sched *s, const sched_job *j)
     return s->pools[j->pool].nonup == 0 ? j->nalloc : span_job_up_counted(s, j);
 }
 void span_set_state(sched *s, int32_t node, int state);
+/* Is span node n free (UP, no job holds it)? O(1). */
+static inline int span_node_free(const sched *s, int32_t n)
+{
+    const spool *p = &s->pools[s->nodes[n].pool];
+    int64_t b = n - p->span_lo;
+    return (int)(p->span_free[b >> 6] >> (b & 63) & 1);
+}
+/* Placement now in a span pool with reservations (s->span_ops): can job j
+ * take k free nodes over [now, b), around the reservations that bind it and,
+ * if touches, the nodes the pass's first reservation holds? If so, picks
+ * them into s->pick (reserved nodes first, then held ones, then the lowest
+ * free) and returns 1. O(reserved nodes + held), plus O(words + k) to pick. */
+int span_resv_fit(sched *s, int pool, const sched_job *j, int32_t k, int64_t now, int64_t b,
+                  int touches);
+/* Starts job j on the nodes of s->pick (span_resv_fit): writes j->alloc in
+ * node order and takes the nodes as sched_restore_running does. O(k log k). */
+void span_take_picked(sched *s, int pool, sched_job *j, int32_t cpus, int64_t mem);
 void span_node_view(const sched *s, int32_t node, int32_t *gpus, int32_t *cpus, int64_t *mem,
                     int32_t *njobs);
 
@@ -226,6 +251,14 @@ void resv_apply(sched *s, int64_t now);
 /* GPUs of UP nodes of pool `pool` that project reservations binding j
  * hold at time t (the profile's per-job correction). O(their nodes). */
 int64_t resv_proj_gpus(const sched *s, int pool, const sched_job *j, int64_t t);
+/* Span pools: marks (s->span_mark) the nodes of pool `pool` that the
+ * reservations not over at s->op_now, binding job j, hold at some point of
+ * [x, y); none while s->op_ignore. O(nodes of the reservations). */
+void resv_span_block(sched *s, int pool, const sched_job *j, int64_t x, int64_t y);
+static inline int resv_span_blocked(const sched *s, int32_t n)
+{
+    return s->span_mark[n] == s->span_gen;
+}
 /* Records an sresv entry of node n (pass.c's reserve() does the same for jobs). */
 void resv_entry_add(sched *s, int32_t n, int64_t start, int64_t end, int32_t gpus,
                     int32_t cpus, int64_t mem, int32_t op);

@@ -20,6 +20,14 @@
  * node describe single-node jobs only (kept in O(1) as in any pool); a node
  * held by a gang is marked in s->span_busy alone and reads as busy whole
  * (span_node_view).
+ *
+ * Operators' reservations (resv.c) make the nodes they cover unlike the
+ * others. While some cover nodes of a span pool (span_ops, set for the
+ * pass), a job there still counts the unreserved free nodes, but weighs
+ * the reserved ones one by one: span_resv_fit. It then starts on the nodes
+ * it picked (span_take_picked), reserved ones first, as place_now prefers
+ * reserved nodes in other pools. Without reservations on the pool nothing
+ * of this runs.
  */
 #include "sched_internal.h"
 
@@ -125,6 +133,7 @@ void span_free_all(sched *s)
     }
     free(s->span_busy);
     free(s->span_run);
+    free(s->span_mark);
 }
 
 /*
@@ -383,4 +392,87 @@ void span_node_view(const sched *s, int32_t node, int32_t *gpus, int32_t *cpus, 
     *cpus = n->free_cpus;
     *mem = n->free_mem;
     *njobs = n->nrun;
+}
+
+/* ---- operators' reservations ------------------------------------------- */
+
+static int cmp_i32(const void *a, const void *b)
+{
+    int32_t x = *(const int32_t *)a, y = *(const int32_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+/*
+ * Placement now in a span pool that reservations cover (span_ops): job j
+ * may take any free node but those that a reservation binding it holds
+ * over [now, b) (resv_span_block) and, if its window touches the start of
+ * the pass's first reservation (touches), the free nodes that reservation
+ * holds (held, span.c's counterpart of reserve() in pass.c). Those are
+ * reserved nodes (s->opnodes) or held ones (s->held), so the count is
+ * pool-wide free nodes less the unusable ones among those two lists. If k
+ * remain, the job takes reserved nodes first, then held ones (both in list
+ * order, as place_now's preference for reserved nodes in other pools),
+ * then the lowest free nodes. Picked nodes are marked like blocked ones.
+ * O(reserved nodes + held) to decide; O(words + k) to pick.
+ */
+int span_resv_fit(sched *s, int pool, const sched_job *j, int32_t k, int64_t now, int64_t b,
+                  int touches)
+{
+    const spool *p = &s->pools[pool];
+    resv_span_block(s, pool, j, now, b > now ? b : now + 1);
+    int64_t lost = 0;
+    for (int32_t i = 0; i < s->nopnodes; i++) {
+        int32_t n = s->opnodes[i];
+        if (s->nodes[n].pool == pool && span_node_free(s, n) &&
+            (resv_span_blocked(s, n) || (touches && s->nodes[n].held)))
+            lost++;
+    }
+    for (int32_t i = 0; touches && i < s->nheld; i++) {
+        int32_t n = s->held[i];
+        if (s->nodes[n].pool == pool && !s->nodes[n].opres && span_node_free(s, n))
+            lost++;
+    }
+    if (p->idle_nodes - lost < k)
+        return 0;
+    uint32_t g = s->span_gen;
+    int32_t np = 0;
+    for (int l = 0; l < 2 && np < k; l++) { /* the reserved nodes, then the held ones */
+        int32_t cnt = l == 0 ? s->nopnodes : s->nheld;
+        const int32_t *list = l == 0 ? s->opnodes : s->held;
+        for (int32_t i = 0; i < cnt && np < k; i++) {
+            int32_t n = list[i];
+            if (s->nodes[n].pool != pool || !span_node_free(s, n) || s->span_mark[n] == g ||
+                (touches && s->nodes[n].held))
+                continue;
+            s->span_mark[n] = g;
+            s->pick[np++] = n;
+        }
+    }
+    int64_t nsum = (p->span_nw + 63) / 64;
+    for (int64_t si = 0; si < nsum && np < k; si++) {
+        for (uint64_t sw = p->span_sum[si]; sw && np < k; sw &= sw - 1) {
+            int64_t w = si * 64 + __builtin_ctzll(sw);
+            for (uint64_t x = p->span_free[w]; x && np < k; x &= x - 1) {
+                int32_t n = p->span_lo + (int32_t)(w * 64) + __builtin_ctzll(x);
+                if (s->span_mark[n] == g || (touches && s->nodes[n].held))
+                    continue;
+                s->span_mark[n] = g;
+                s->pick[np++] = n;
+            }
+        }
+    }
+    s->npick = np;
+    return np == k;
+}
+
+/* The picked nodes in node order (runs of consecutive nodes for the end),
+ * one entry each, then taken as a start on named nodes (span_apply). */
+void span_take_picked(sched *s, int pool, sched_job *j, int32_t cpus, int64_t mem)
+{
+    qsort(s->pick, (size_t)s->npick, sizeof *s->pick, cmp_i32);
+    for (int32_t i = 0; i < s->npick; i++)
+        j->alloc[i] = (sched_alloc){s->pick[i], 1, cpus, mem};
+    j->pool = pool;
+    j->nalloc = s->npick;
+    span_apply(s, j, +1);
 }
