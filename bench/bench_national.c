@@ -45,8 +45,8 @@
  * what the simulator's driver does after each pass (src/sim/sim.c,
  * policy_preempt): every running job shown to the planner and classified
  * (acct_running_classify), the pending jobs sorted in queue order and each
- * one not held planned (acct_preempt_plan_job) with the claims of the
- * plans before it, victims marked, and the queue re-sorted with the
+ * one not held planned (one planner for the round: acct_planner_plan, each
+ * plan seeing those taken before it), victims marked, and the queue re-sorted with the
  * preemptors first.
  *
  * Memory per pending job is measured apart, on a freshly built cluster
@@ -636,7 +636,6 @@ typedef struct gua {
     size_t nrun, caprun;
     njob **pend;           /* scratch: pending jobs in queue order */
     size_t *victims;
-    acct_claim *claims;
     uint8_t *await;        /* beside st->pend[i]: a preemptor waiting for its victims */
     const njob *base;      /* st->pend */
     pol *p;
@@ -672,9 +671,8 @@ static int gua_build(const cfg *c, state *st, pol *p, gua *g, char *err, size_t 
     g->run = calloc(g->caprun, sizeof *g->run);
     g->pend = calloc((size_t)c->pending, sizeof *g->pend);
     g->victims = calloc(g->caprun, sizeof *g->victims);
-    g->claims = calloc((size_t)c->pending, sizeof *g->claims);
     g->await = calloc((size_t)c->pending, 1);
-    if (!g->fj || !g->run || !g->pend || !g->victims || !g->claims || !g->await) {
+    if (!g->fj || !g->run || !g->pend || !g->victims || !g->await) {
         snprintf(err, errlen, "out of memory");
         return -1;
     }
@@ -705,7 +703,6 @@ static void gua_free(gua *g)
     free(g->run);
     free(g->pend);
     free(g->victims);
-    free(g->claims);
     free(g->await);
 }
 
@@ -766,7 +763,7 @@ static void gua_pass(const cfg *c, state *st, gua *g, gua_out *o)
             g->pend[np++] = &st->pend[i];
     qsort(g->pend, np, sizeof *g->pend, queue_cmp);
     double t5 = bench_now();
-    size_t nclaims = 0;
+    acct_planner *pl = acct_planner_new(p->a, st->s, g->run, g->nrun);
     for (size_t k = 0; k < np; k++) {
         njob *j = g->pend[k];
         size_t idx = (size_t)(j - st->pend);
@@ -774,20 +771,19 @@ static void gua_pass(const cfg *c, state *st, gua *g, gua_out *o)
             continue;
         o->planned++;
         acct_preempt_plan plan;
-        size_t nv = acct_preempt_plan_job(p->a, st->s, &p->aj[idx], &j->sj, g->run, g->nrun,
-                                          g->claims, nclaims, g->victims, &plan);
+        size_t nv = acct_planner_plan(pl, &p->aj[idx], &j->sj, g->victims, &plan);
         if (nv == 0)
             continue;
+        acct_planner_take(pl, &plan, g->victims);
         for (size_t v = 0; v < nv; v++)
             g->run[g->victims[v]].preempting = 1;
         g->await[idx] = 1;
-        if (plan.holder != ACCT_NONE) {
-            g->claims[nclaims++] = (acct_claim){plan.holder, plan.pool, plan.gpus};
+        if (plan.holder != ACCT_NONE)
             o->claimed += plan.gpus;
-        }
         o->nplans++;
         o->nvictims += nv;
     }
+    acct_planner_free(pl);
     double t6 = bench_now();
     if (o->nplans > 0)
         sched_reprioritize(st->s, boost_priority, g);

@@ -510,15 +510,65 @@ typedef struct acct_claim {
  *   for gangs whose victims are single-node jobs; a victim spanning several
  *   of the chosen nodes is counted once per node while ranking, so for
  *   gangs preempting gangs it may take more victims than the minimum.
- * Cost: O(R + C + N + A log A) per pool for R running jobs, C claims, N nodes and A
- * allocation entries of the candidates (the per-node choice is quadratic
- * in the jobs of one node, at most its GPUs). Allocates only scratch space.
+ * Cost: one planner's (below) built for the job: O(R x depth + C + N + A log
+ * A) for R running jobs, C claims, N nodes and A allocation entries of the
+ * candidates. Drivers that plan many jobs in a round use the planner.
  * Returns the number of victims (0: no plan, plan->why NONE).
  */
 size_t acct_preempt_plan_job(const acct_center *a, const sched *s, const acct_job *job,
                              const sched_job *sjob, const acct_running *run, size_t nrun,
                              const acct_claim *claims, size_t nclaims, size_t *victims,
                              acct_preempt_plan *plan);
+
+/*
+ * A planning round: the plans of the pending jobs of one pass, in queue
+ * order, each seeing the plans taken before it. Same rule and same plans as
+ * acct_preempt_plan_job with the claims of the plans taken so far and their
+ * victims marked preempting, at a fraction of the cost: what does not
+ * change within a round is built once and kept.
+ *
+ *   acct_planner *p = acct_planner_new(a, s, run, nrun);   run[] classified
+ *   acct_planner_claim(p, &c);          each claim of an earlier round still waiting
+ *   for each pending job in queue order:
+ *       n = acct_planner_plan(p, job, sjob, victims, &plan);
+ *       if (n) { signal victims; acct_planner_take(p, &plan, victims); }
+ *   acct_planner_free(p);
+ *
+ * The cluster s, the center a and run[] must not change while the planner
+ * lives, except run[v].preempting (the planner keeps its own record of the
+ * victims it handed out and taken, and reads the flag only when it builds a
+ * set of candidates). Costs, for R running jobs, N nodes and the A
+ * allocation entries of the candidates:
+ *   - new: O(N + R); the holders' running GPUs per pool, at the first job a
+ *     guarantee may cover: O(R x depth);
+ *   - a set of candidates (per pool: the borrowers; per pool and QOS with
+ *     preemption rights: those it may preempt), at its first use:
+ *     O(R + N + A log A);
+ *   - plan: O(depth) per pool to find the holder and check the cover
+ *     (claims and running GPUs are kept per holder), then, for a job that
+ *     is covered or has rights: the count of the nodes that hold its shape
+ *     with nobody leaving, resumed per shape (O(N) per shape per round in
+ *     all); for whole nodes the first k ranked nodes (the ranking: once per
+ *     set, O(A log A)); for one node's share the candidates youngest first
+ *     until a node needs only one of them (usually a few); only when every
+ *     node needs two or more, all nodes with candidates are ranked:
+ *     O(M + A + M log k);
+ *   - take: O(victims x (their nodes + sets)).
+ */
+typedef struct acct_planner acct_planner;
+acct_planner *acct_planner_new(const acct_center *a, const sched *s, const acct_running *run,
+                               size_t nrun);
+/* Counts a claim of an earlier round (a preemptor still waiting for its
+ * victims) as its holder's. Claims without a holder are ignored. O(1). */
+void acct_planner_claim(acct_planner *p, const acct_claim *c);
+/* The plan of one pending job, as acct_preempt_plan_job. */
+size_t acct_planner_plan(acct_planner *p, const acct_job *job, const sched_job *sjob,
+                         size_t *victims, acct_preempt_plan *plan);
+/* The driver acts on a plan: its victims are never chosen again in this
+ * round, and a plan of why GUARANTEE claims plan->gpus of its holder's
+ * guarantee. */
+void acct_planner_take(acct_planner *p, const acct_preempt_plan *plan, const size_t *victims);
+void acct_planner_free(acct_planner *p);
 const char *acct_preempt_why_name(int why);
 
 #endif
