@@ -1151,7 +1151,6 @@ void policy_destroy(ctl *c)
     free(p->gate);
     free(p->run);
     free(p->victims);
-    free(p->claims);
     json_decref(p->file_resvs);
     json_decref(p->next_file_resvs);
     free(p->hold);
@@ -1411,17 +1410,19 @@ static void *grow_to(void *v, size_t *cap, size_t n, size_t sz)
 /*
  * After each pass, with guarantees or QOS preemption rights (the simulator's
  * policy_preempt, on live jobs): the pending jobs in queue order that are
- * not held, and not waiting for victims already, each get a plan
- * (acct_preempt_plan_job). Each victim is marked (preempt_at: now + grace)
+ * not held, and not waiting for victims already, each get a plan (one
+ * planner for the round, acct_planner_*). Each victim is marked (preempt_at: now + grace)
  * and its nodes' agents woken: they send it the preemption signal and
  * SIGKILL at the end of the grace; when it ends, it is requeued (or ends as
  * preempted: ctl_job_preempted). The preemptor waits at the front of the
  * queue with its claim until its victims are gone and their grace is over;
- * if it has not started by then, it plans again. Cost, only when
+ * if it has not started by then, it plans again. libsched is told that
+ * each victim ends by its preempt_at (sched_job_end_by), so the next passes
+ * reserve and backfill around its nodes freed then. Cost, only when
  * preemption is on: O(J) over the controller's jobs, O(R log R) to classify
- * the R running jobs, O(Q log Q) to order the Q pending ones, a plan per
- * pending job that is covered or has rights (acct.h), and a re-sort of the
- * queue when victims were chosen.
+ * the R running jobs, O(Q log Q) to order the Q pending ones, the
+ * planner's round (acct.h), and a re-sort of the
+ * queue and O(R log R) to re-key the victims when victims were chosen.
  */
 void policy_after_pass(ctl *c, int64_t now)
 {
@@ -1467,16 +1468,13 @@ void policy_after_pass(ctl *c, int64_t now)
     }
     acct_running_classify(a, p->run, nrun);
     qsort(p->scratch, q, sizeof *p->scratch, queue_cmp);
-    size_t nclaims = 0;
+    acct_planner *pl = acct_planner_new(a, c->s, p->run, nrun);
     for (size_t k = 0; k < q; k++) {
         struct fpol *fp = p->scratch[k]->pol;
         /* the claims of preemptors still waiting (one that plans again
          * below claims anew) */
-        if (fp->await != 0 && (fp->draining || fp->await > now) &&
-            fp->claim.holder != ACCT_NONE) {
-            p->claims = grow_to(p->claims, &p->capclaims, nclaims + 1, sizeof *p->claims);
-            p->claims[nclaims++] = fp->claim;
-        }
+        if (fp->await != 0 && (fp->draining || fp->await > now))
+            acct_planner_claim(pl, &fp->claim);
     }
     const acct_preempt_config *pc = acct_preempt(a);
     int changed = 0;
@@ -1486,10 +1484,10 @@ void policy_after_pass(ctl *c, int64_t now)
         if (fp->await != 0 && (fp->draining || fp->await > now))
             continue; /* its victims are still leaving */
         acct_preempt_plan plan;
-        size_t nv = acct_preempt_plan_job(a, c->s, &fp->aj, &j->sj, p->run, nrun, p->claims,
-                                          nclaims, p->victims, &plan);
+        size_t nv = acct_planner_plan(pl, &fp->aj, &j->sj, p->victims, &plan);
         if (nv == 0)
             continue;
+        acct_planner_take(pl, &plan, p->victims);
         for (size_t v = 0; v < nv; v++) {
             acct_running *vr = &p->run[p->victims[v]];
             fjob *vj = (fjob *)(void *)vr->sj; /* sj is the first member */
@@ -1507,14 +1505,19 @@ void policy_after_pass(ctl *c, int64_t now)
         }
         fp->await = now + (pc->grace > 0 ? pc->grace : 1);
         fp->claim = (acct_claim){plan.holder, plan.pool, plan.gpus};
-        if (plan.holder != ACCT_NONE) {
-            p->claims = grow_to(p->claims, &p->capclaims, nclaims + 1, sizeof *p->claims);
-            p->claims[nclaims++] = fp->claim;
-        }
         changed = 1;
     }
-    if (changed)
+    acct_planner_free(pl);
+    if (changed) {
+        /* the scheduler plans with the victims' ends: each ends by its
+         * preempt_at (killed then); victims marked before already do (1) */
+        for (size_t i = 0; i < nrun; i++) {
+            fjob *vj = (fjob *)(void *)p->run[i].sj; /* sj is the first member */
+            if (p->run[i].preempting && vj->preempt_at)
+                sched_job_end_by(c->s, &vj->sj, vj->preempt_at);
+        }
         sched_reprioritize(c->s, boost_priority, NULL);
+    }
 }
 
 /* Queues the accounting record of a run that ends now. */

@@ -66,8 +66,6 @@ struct policy {
     acct_running *run;      /* the running jobs, as the planner sees them */
     size_t *victims;
     size_t caprun;
-    acct_claim *claims;     /* the waiting preemptors' claims */
-    size_t capclaims;
     int64_t preemptions;    /* victims signalled since the start */
     /* the center file's reservations section, as API definitions (name ->
      * JSON; users as uids): applied by resv_reapply beside the API's */

@@ -618,6 +618,7 @@ int sched_submit(sched *s, sched_job *j, char *err, size_t errlen)
     j->reason = SCHED_REASON_NONE;
     j->est_start = -1;
     j->start = -1;
+    j->end_by = 0; /* a fresh run: no bound from an earlier one (sched_job_end_by) */
     j->pool = -1;
     j->seq = s->seq++;
     j->qneed = job_need_bound(s, j);
@@ -716,6 +717,7 @@ void sched_start_job(sched *s, sched_job *j, int64_t now, int taken)
     queue_remove(s, j);
     j->state = SCHED_JOB_RUNNING;
     j->start = now;
+    j->end_by = now + j->time_limit; /* the running set's key */
     j->reason = SCHED_REASON_NONE;
     j->est_start = -1;
     if (!taken)
@@ -735,6 +737,19 @@ void sched_job_end(sched *s, sched_job *j, int64_t now)
     free(j->alloc);
     j->alloc = NULL;
     j->alloc_cap = 0;
+}
+
+/* A running job will end by t: re-keyed in the running set, and the kept
+ * EASY reservation (planned with its old end) is planned afresh. O(log R). */
+int sched_job_end_by(sched *s, sched_job *j, int64_t t)
+{
+    if (j->state != SCHED_JOB_RUNNING || t < j->start)
+        return -1;
+    if (t >= j->end_by)
+        return 1; /* only ever earlier */
+    run_rekey(s, j, t);
+    s->epoch++;
+    return 0;
 }
 
 int sched_restore_running(sched *s, sched_job *j, const int32_t *nodes, int32_t nnodes,

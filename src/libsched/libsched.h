@@ -99,6 +99,7 @@ typedef struct sched_job {
     /* ---- state: owned by libsched, read-only to the caller ---- */
     int state;              /* enum sched_job_state */
     int reason;             /* enum sched_reason, pending jobs */
+    int32_t wholecell;      /* running on whole nodes of one cell: that cell + 1, else 0 */
     int64_t start;          /* start time, running jobs */
     int64_t est_start;      /* reservation time from the last pass, -1 if none */
     int32_t pool;           /* pool it runs in (running jobs) */
@@ -108,9 +109,14 @@ typedef struct sched_job {
     sched_alloc *alloc;
     uint64_t seq;           /* submission order */
     uint64_t visited;       /* last pass that looked at it */
-    int32_t wholecell;      /* running on whole nodes of one cell: that cell + 1, else 0 */
+    int64_t end_by;         /* running: the time it ends by, start + time_limit or
+                             * earlier (sched_job_end_by); the pass plans with it and
+                             * the running set is ordered by it. 0 from submit (a
+                             * requeue is a new submit) until the start. On the cache
+                             * line of the treap links; wholecell moved into padding
+                             * above for it, so a job is still 192 bytes */
     struct sched_job *qprev, *qnext;         /* pending queue */
-    struct sched_job *tleft, *tright;        /* running set, a treap by expected end */
+    struct sched_job *tleft, *tright;        /* running set, a treap by end_by */
     uint32_t tprio;
     int32_t qneed;          /* pending: GPUs it needs free at least, in any pool (pass.c) */
 } sched_job;
@@ -185,8 +191,19 @@ int sched_cancel(sched *s, sched_job *job);
  * message if a node is unknown or lacks the capacity. */
 int sched_restore_running(sched *s, sched_job *job, const int32_t *nodes, int32_t nnodes,
                           int64_t start, char *err, size_t errlen);
-/* A running job ended (at or before start + time_limit): frees its nodes. */
+/* A running job ended (normally by its end_by): frees its nodes. */
 void sched_job_end(sched *s, sched_job *job, int64_t now);
+/* A running job will end by time t, earlier than planned (a preemption
+ * victim signalled at now with a grace period G ends by now + G, killed
+ * then if not gone before): from now on its end_by is t, so reservations,
+ * backfill and start estimates plan with its nodes free from t. Only ever
+ * earlier: t before its start is an error, and t at or after its end_by
+ * changes nothing. The bound lasts for this run only: a requeued job (a
+ * new sched_submit) plans with its time limit again.
+ * 0 when end_by is now t; 1 when t does not bring it earlier (nothing
+ * changed); -1 when the job is not running or t < its start.
+ * O(log R) expected: the job is re-keyed in the running set. */
+int sched_job_end_by(sched *s, sched_job *job, int64_t t);
 
 /* One scheduling pass at time `now`: orders the queue, starts what the
  * policy allows (calling `fn` for each), and records reservations and

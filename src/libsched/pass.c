@@ -22,6 +22,9 @@
  *
  * Time windows are half-open, [start, start + time_limit); a reservation of
  * a zero-length job still holds its instant (it is widened to one second).
+ * A running job is planned to end at its expected end, job_expected_end():
+ * start + time_limit, or earlier when the caller said it ends by then
+ * (sched_job_end_by: a preemption victim in its grace period).
  */
 #include "sched_internal.h"
 
@@ -133,12 +136,12 @@ static int pool_allowed(const sched_job *j, int pool)
 }
 
 /* ---- availability of one node over a window ----------------------------
- * usage(p) = the running jobs on the node still running at p (expected end
- * > p) plus the reservations covering p. The capacity a job can use over
- * [a, b) is capacity minus the largest usage at the window's start and at
- * every reservation start inside it (usage only rises at reservation
- * starts). At a = now the start is the node's actual free capacity, which
- * also covers jobs that will end at this same instant.
+ * usage(p) = the running jobs on the node still running at p (expected end,
+ * job_expected_end, > p) plus the reservations covering p. The capacity a
+ * job can use over [a, b) is capacity minus the largest usage at the
+ * window's start and at every reservation start inside it (usage only rises
+ * at reservation starts). At a = now the start is the node's actual free
+ * capacity, which also covers jobs that will end at this same instant.
  * An operator's reservation (op >= 0, resv.c) counts only if it binds job j
  * (maintenance: always; project: j is not of it), and holds its start even
  * against a zero-length job (the window [a, a + 1)).
@@ -611,11 +614,15 @@ static void reserve(sched *s, sched_job *j, const req *r, int64_t T)
  * The first reservation of a pass: the shadow time of job j.
  * With no other reservation, capacity only grows with time, so the
  * earliest start is found by walking the running jobs in order of expected
- * end (start + time limit), releasing their nodes, and stopping at the
- * first end time E after which the job fits: the shadow time. Jobs ending
- * at the same E are released together. The job then reserves nodes free by
- * E, preferring those busy now, so that nodes idle now stay usable for
- * backfill ("extra" capacity). O(log R + nodes of the jobs visited).
+ * end (start + time limit, or the earlier end_by a preemption set),
+ * releasing their nodes, and stopping at the first end time E after which
+ * the job fits: the shadow time. Jobs ending at the same E are released
+ * together; a job still running past its expected end (killed, not yet
+ * gone) counts as ending now, so that the shadow time is never in the past
+ * (a reservation starting before now would hold nothing against backfill).
+ * The job then reserves nodes free by E, preferring those busy now, so that
+ * nodes idle now stay usable for backfill ("extra" capacity).
+ * O(log R + nodes of the jobs visited).
  *
  * In a span pool (span.c) a job counts as the UP nodes it holds, O(1) per
  * job visited (O(runs + k/64) while some node of the pool is not UP), and
@@ -765,6 +772,8 @@ static int walk_visit(sched_job *rj, void *arg)
     walk *w = arg;
     sched *s = w->s;
     int64_t e = job_expected_end(rj);
+    if (e < w->now)
+        e = w->now; /* overdue: it ends now at the earliest */
     if (w->have && e != w->cur) {
         int p = walk_check(w);
         if (p >= 0) {
@@ -1009,7 +1018,8 @@ static int reserve_walk(sched *s, sched_job *j, int64_t now)
 
 /* ---- availability profiles (conservative backfill) ----------------------
  * Per pool, a step function of free GPUs over time: free now, plus every
- * running job's GPUs back at its expected end, minus every reservation over
+ * running job's GPUs back at its expected end (job_expected_end; the walk
+ * of the running set gives them in order), minus every reservation over
  * its window. It counts GPUs, not nodes, so it is a necessary condition
  * only: a time it rejects is skipped in O(1) per step, and a time it accepts
  * is then checked node by node (place_at). Built once per pass in
@@ -1349,13 +1359,15 @@ int sched_pass(sched *s, int64_t now, sched_start_fn fn, void *arg)
     int skip = s->policy != SCHED_FCFS;
     int64_t free_total = sched_free_gpus(s);
     s->pass_no++;
-    /* EASY: keep last pass's reservation if nothing it depends on changed
-     * and its job is still the first that may run; else plan afresh */
+    /* EASY: keep last pass's reservation if nothing it depends on changed,
+     * its job is still the first that may run and its time has not passed
+     * (the jobs it waits for are overdue: planned again from now); else
+     * plan afresh */
     sched_job *first = s->qhead;
     while (first && first->held)
         first = first->qnext;
     sched_job *reuse = s->policy == SCHED_EASY && s->resv_job && s->resv_epoch == s->epoch &&
-                               first == s->resv_job && s->noresv == 0
+                               first == s->resv_job && s->noresv == 0 && s->resv_T >= now
                            ? s->resv_job
                            : NULL;
     if (!reuse)

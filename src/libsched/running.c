@@ -1,6 +1,9 @@
 /*
  * running.c: the running set, a treap keyed by (expected end, seq).
  *
+ * The expected end is j->end_by (job_expected_end): start + time limit
+ * from the start, earlier once sched_job_end_by said so; a change of it
+ * re-keys the job (run_rekey), so in-order walks always see ends sorted.
  * The reservation walk visits running jobs in order of expected end and
  * stops as soon as the top job fits, so it costs O(log R + k) for the k
  * jobs it visits; insert and remove are O(log R) expected. Treap priorities
@@ -98,6 +101,14 @@ void run_remove(sched *s, sched_job *j)
     s->troot = erase(s->troot, j);
     j->tleft = j->tright = NULL;
     s->nrunning--;
+}
+
+void run_rekey(sched *s, sched_job *j, int64_t end)
+{
+    s->troot = erase(s->troot, j); /* found under its old key */
+    j->tleft = j->tright = NULL;
+    j->end_by = end;
+    s->troot = insert(s->troot, j);
 }
 
 static int walk(sched_job *t, int (*fn)(sched_job *, void *), void *arg)

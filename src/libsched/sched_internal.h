@@ -125,7 +125,7 @@ struct sched {
 
     sched_job *qhead, *qtail;  /* pending queue in priority order */
     size_t npending;
-    sched_job *troot;          /* running set: treap by (start + time_limit, seq) */
+    sched_job *troot;          /* running set: treap by (expected end, seq) */
     size_t nrunning;
     uint64_t seq;
     uint64_t pass_no;
@@ -264,12 +264,20 @@ void resv_entry_add(sched *s, int32_t n, int64_t start, int64_t end, int32_t gpu
                     int32_t cpus, int64_t mem, int32_t op);
 
 /* running.c: the running set */
+/* When a running job is expected to end: its end_by, start + time_limit
+ * unless the caller said it ends sooner (sched_job_end_by). One field, set
+ * at start: the walk and the profiles read it once per job. Every
+ * structure ordered by it (the running set) is re-keyed when it changes
+ * (run_rekey). O(1). */
 static inline int64_t job_expected_end(const sched_job *j)
 {
-    return j->start + j->time_limit;
+    return j->end_by;
 }
 void run_insert(sched *s, sched_job *j);
 void run_remove(sched *s, sched_job *j);
+/* A running job's expected end moves to end: out of the treap under its old
+ * key, back in under the new one. O(log R) expected. */
+void run_rekey(sched *s, sched_job *j, int64_t end);
 /* In-order walk; stops when fn returns non-zero (and returns that). */
 int run_walk(const sched *s, int (*fn)(sched_job *j, void *arg), void *arg);
 

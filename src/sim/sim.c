@@ -138,7 +138,6 @@ typedef struct policy {
     acct_running *run;   /* scratch: the running jobs shown to the planner */
     size_t *victims;     /* scratch: a plan's victims */
     acct_claim *claim;   /* parallel to r->jobs: a waiting preemptor's claim */
-    acct_claim *claims;  /* scratch: the claims of the waiting preemptors */
     acct_prio_arg pa;    /* the multifactor priority callback's argument */
     int64_t plans;       /* plans carried out */
 } policy;
@@ -417,16 +416,19 @@ static void heap_fix(heap *h)
 /*
  * After each pass, with guarantees or QOS preemption rights: the pending
  * jobs, in queue order, that are not held and not already waiting for
- * victims, each get a plan (acct_preempt_plan_job: covered by their
- * holder's guarantee, or by their QOS's rights; fewest victims, then the
- * youngest, placeable). Each victim is signalled now and ends at now +
- * grace (or at its own end if sooner); it is never chosen again. The
+ * victims, each get a plan (one planner for the round, acct_planner_*:
+ * covered by their holder's guarantee, or by their QOS's rights; fewest
+ * victims, then the youngest, placeable; each plan sees those before it). Each victim is signalled now and ends at now +
+ * grace (or at its own end if sooner); libsched is told so
+ * (sched_job_end_by), so that the reservations and backfill of the next
+ * passes see its nodes free at now + grace; it is never chosen again. The
  * preemptor waits for them at the front of the queue (PREEMPTOR_PRIORITY)
  * so that the GPUs they free are its own. A preemptor still pending when
  * its victims have ended plans again. Cost, only when preemption is on:
  * O(R log R) to classify the R running jobs, O(Q log Q) to sort the queue,
- * and per pending job that is covered or has rights a plan of
- * O(R + N + A log A); O(R) to fix the event heap when victims were chosen.
+ * the planner's round (acct.h: what does not change within it built once,
+ * then a few steps per plan, usually); O(R) to fix the event heap and tell libsched the
+ * victims' ends (O(log R) each) when victims were chosen.
  */
 static void policy_preempt(policy *p, loop *l, sched *s, int64_t now)
 {
@@ -444,14 +446,14 @@ static void policy_preempt(policy *p, loop *l, sched *s, int64_t now)
         p->ppos[p->pend[k] - p->base] = (int32_t)k;
     int64_t grace = acct_preempt(p->a)->grace;
     int changed = 0;
-    size_t nclaims = 0;
+    acct_planner *pl = acct_planner_new(p->a, s, p->run, h->n);
     for (size_t k = 0; k < p->npend; k++) {
         size_t idx = (size_t)(p->pend[k] - p->base);
         /* the claims of the preemptors still waiting; one whose victims have
          * ended plans again below and claims anew (its old claim would
          * count its own GPUs twice) */
-        if (p->await[idx] > now && p->claim[idx].holder != ACCT_NONE)
-            p->claims[nclaims++] = p->claim[idx];
+        if (p->await[idx] > now)
+            acct_planner_claim(pl, &p->claim[idx]);
     }
     for (size_t k = 0; k < p->npend; k++) {
         sim_job *j = p->pend[k];
@@ -459,10 +461,10 @@ static void policy_preempt(policy *p, loop *l, sched *s, int64_t now)
         if (j->sj.held || p->await[idx] > now)
             continue;
         acct_preempt_plan plan;
-        size_t nv = acct_preempt_plan_job(p->a, s, &p->aj[idx], &j->sj, p->run, h->n,
-                                          p->claims, nclaims, p->victims, &plan);
+        size_t nv = acct_planner_plan(pl, &p->aj[idx], &j->sj, p->victims, &plan);
         if (nv == 0)
             continue;
+        acct_planner_take(pl, &plan, p->victims);
         for (size_t v = 0; v < nv; v++) {
             acct_running *r = &p->run[p->victims[v]];
             sim_job *vj = (sim_job *)(void *)r->sj; /* sj is the first member */
@@ -473,12 +475,17 @@ static void policy_preempt(policy *p, loop *l, sched *s, int64_t now)
         }
         p->await[idx] = now + grace > now ? now + grace : now + 1;
         p->claim[idx] = (acct_claim){plan.holder, plan.pool, plan.gpus};
-        if (plan.holder != ACCT_NONE)
-            p->claims[nclaims++] = p->claim[idx];
         p->plans++;
         changed = 1;
     }
+    acct_planner_free(pl);
     if (changed) {
+        /* the scheduler plans with the victims' ends: each ends by now +
+         * grace (or sooner on its own, which it does not know). Victims of
+         * earlier instants already end sooner: no change (returns 1). */
+        for (size_t i = 0; i < h->n; i++)
+            if (p->victim[h->a[i] - p->base])
+                sched_job_end_by(s, &h->a[i]->sj, now + grace);
         heap_fix(h);
         sched_reprioritize(s, boost_priority, p);
     }
@@ -529,7 +536,6 @@ static void policy_free(policy *p)
     free(p->run);
     free(p->victims);
     free(p->claim);
-    free(p->claims);
     free(p->aj);
     free(p->fate);
     free(p->pend);
@@ -878,9 +884,8 @@ int sim_run_center(sched *s, int classic, const trace *t, const sim_options *o,
             pol.run = calloc(n, sizeof *pol.run);
             pol.victims = calloc(n, sizeof *pol.victims);
             pol.claim = calloc(n, sizeof *pol.claim);
-            pol.claims = calloc(2 * n, sizeof *pol.claims);
             if (!pol.await || !pol.victim || !pol.npre || !pol.lost || !pol.run ||
-                !pol.victims || !pol.claim || !pol.claims)
+                !pol.victims || !pol.claim)
                 abort();
         }
         pol.last_calc = INT64_MIN;

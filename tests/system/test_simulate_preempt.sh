@@ -78,6 +78,70 @@ PY
         ok "report, $policy" || fail "report, $policy: $(cat "$TMP/out")"
 done
 
+# A victim ends by its signal time + grace, and the scheduler plans with it
+# (sched_job_end_by): 2 nodes x 8 GPUs; llm (guaranteed 16) runs job 1 on
+# one node until 5000, vis borrows the other with two 1-GPU jobs (limit
+# 100000). At 1000 llm's job 4 (8 GPUs) preempts them (grace 60): its
+# reservation is at 1060 on their node, so vis's job 5 (1 GPU, limit
+# 100000) arriving at 1010 must not backfill there (it would run past
+# 1060); job 4 starts at 1060. (Planned with the victims' time limits,
+# job 4 was reserved behind job 1 at 5000, job 5 backfilled onto the
+# freed node and was preempted in turn: job 4 started at 1120.)
+cat >"$TMP/cluster2.yaml" <<'YAML'
+pools:
+  - name: gpu
+blocks:
+  - {name: b0, nodes: 2, pool: gpu, gpus_per_node: 8}
+YAML
+cat >"$TMP/center2.yaml" <<'YAML'
+priority: {calc_period: 0}
+accounts:
+  - name: fm
+    projects: [{name: llm}]
+  - name: uni
+    projects: [{name: vis}]
+guarantees:
+  - {account: llm, pool: gpu, gpus: 16}
+preemption: {grace: 60}
+YAML
+cat >"$TMP/jobs2.csv" <<'CSV'
+id,submit,run,time_limit,gpus,pool,user,account
+1,0,5000,5000,8,gpu,1,llm
+2,1,100000,100000,1,gpu,2,vis
+3,2,100000,100000,1,gpu,2,vis
+4,1000,1000,1000,8,gpu,1,llm
+5,1010,100000,100000,1,gpu,2,vis
+CSV
+for policy in easy conservative; do
+    if ! "$FLEET" simulate --trace "$TMP/jobs2.csv" --cluster "$TMP/cluster2.yaml" \
+            --center "$TMP/center2.yaml" --policy $policy --jobs-out "$TMP/j.csv" \
+            --summary-out "$TMP/s.json" >"$TMP/out" 2>"$TMP/err"; then
+        fail "simulate, victims' ends, $policy: $(cat "$TMP/err")"
+        continue
+    fi
+    if msg=$(python3 - "$TMP/j.csv" "$TMP/s.json" <<'PY'
+import csv, json, sys
+jobs = {int(r["id"]): r for r in csv.DictReader(open(sys.argv[1]))}
+acc = json.load(open(sys.argv[2]))["accounts"]
+start = {i: int(j["start"]) for i, j in jobs.items()}
+# job 4 starts when its victims' grace is over, on their node
+assert start[4] == 1060 and jobs[4]["nodes"] == "b0-n001:8", jobs[4]
+# job 5 did not backfill onto the victims' node: it waits for job 4's end
+assert start[5] == 2060, jobs[5]
+# the victims were requeued at 1060; nobody else was preempted
+for v in (2, 3):
+    assert int(jobs[v]["submit"]) == 1060, jobs[v]
+assert acc["preemptions"] == 2 and acc["preempt_plans"] == 1, acc
+print("job 4 starts at %d, job 5 at %d; %d preemptions by %d plan" %
+      (start[4], start[5], acc["preemptions"], acc["preempt_plans"]))
+PY
+    ); then
+        ok "victims' ends planned, $policy: $msg"
+    else
+        fail "victims' ends planned, $policy: $msg"
+    fi
+done
+
 # errors in the guarantees section name the file, the line and the field
 cat >"$TMP/bad.yaml" <<'YAML'
 accounts:
