@@ -162,8 +162,8 @@ typedef struct acct_qos_def {
     int64_t max_wall;             /* s; 0 = no limit; checked at admission */
     int64_t max_gpus_per_user;    /* running GPUs of one user in this QOS; 0 = none */
     int64_t max_gpus_per_project; /* running GPUs of one project in this QOS; 0 = none */
-    uint64_t preempt;             /* bit q: jobs of this QOS may preempt QOS q (stored
-                                   * for the preemption layer; not acted on yet) */
+    uint64_t preempt;             /* bit q: jobs of this QOS may preempt borrowing jobs
+                                   * of QOS q (acct_preempt_plan_job, why QOS) */
 } acct_qos_def;
 
 /* Adds a QOS (copied; its preempt mask may name QOS added later). The first
