@@ -1,6 +1,7 @@
 /* Fuzz target: the YAML center reader (src/libtrace/center_yaml.c) and the
  * conversion of what it accepts into libsched's policy object
- * (src/sim/sim_center.c) on a two-pool machine. Any input must give 0 or -1
+ * (src/sim/sim_center.c) and its reservations onto a two-pool machine
+ * (sim_resv_apply, then a pass). Any input must give 0 or -1
  * with a message, never a crash, leak or UB; what the reader accepts must
  * hold only valid references. */
 #include <stdint.h>
@@ -93,6 +94,25 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                 }
             }
             acct_fairshare_update(a, 3600);
+        }
+        /* and its reservations section, on the machine, likewise; then a
+         * pass with them (a job that fits nowhere else) */
+        if (sc && sim_resv_apply(s, &c, sc, "fuzz.yaml", err, sizeof err) != 0 &&
+            err[0] == '\0')
+            abort();
+        if (sc) {
+            sched_job j;
+            memset(&j, 0, sizeof j);
+            j.id = 1;
+            j.gpus = 8;
+            j.time_limit = 3600;
+            if (sched_submit(s, &j, err, sizeof err) == 0) {
+                sched_pass(s, 0, NULL, NULL);
+                if (j.state == SCHED_JOB_RUNNING)
+                    sched_job_end(s, &j, 10);
+                else
+                    sched_cancel(s, &j);
+            }
         }
         sim_center_free(sc);
         sched_destroy(s);
