@@ -216,6 +216,9 @@ void ctl_job_to_record(const fjob *j, store_job *r)
     r->restarts = j->restarts;
     snprintf(r->nodelist, sizeof r->nodelist, "%s", j->nodelist ? j->nodelist : "");
     r->gpu_seconds = j->gpu_seconds;
+    r->preempt_at = j->preempt_at;
+    r->preempt_by = j->preempt_by;
+    r->preempt_signal = j->preempt_signal;
 }
 
 void ctl_mark_dirty(ctl *c, fjob *j)
@@ -478,6 +481,9 @@ void ctl_job_finish(ctl *c, fjob *j, int state, int exit_code)
     j->state = state;
     j->exit_code = exit_code;
     j->end_time = now;
+    j->preempt_at = 0; /* the run is over: so is its preemption */
+    j->preempt_by = 0;
+    j->preempt_signal = 0;
     ctl_mark_dirty(c, j);
     c->sched_dirty = 1;
 }
@@ -509,8 +515,9 @@ int ctl_job_requeue(ctl *c, fjob *j, char *err, size_t errlen)
     j->sj.user = saved.user;
     j->state = FJOB_PENDING;
     j->restarts++;
-    j->preempt_at = 0;
+    j->preempt_at = 0; /* the next run is not being preempted */
     j->preempt_by = 0;
+    j->preempt_signal = 0;
     j->start_time = 0;
     free(j->nodelist);
     j->nodelist = NULL;
@@ -657,6 +664,15 @@ static int load_one(const store_job *r, void *arg)
         ctl_mark_dirty(c, j);
         lc->bad++;
         return 0;
+    }
+    /* a preemption victim (its marks are stored with the run): it still
+     * leaves at the end of its grace, the shepherd keeps that deadline, and
+     * the scheduler plans with it (policy_init restores its preemptor) */
+    if (r->preempt_at) {
+        j->preempt_at = r->preempt_at;
+        j->preempt_by = r->preempt_by;
+        j->preempt_signal = r->preempt_signal;
+        sched_job_end_by(c->s, &j->sj, j->preempt_at);
     }
     agent_job_started(c, j);
     lc->running++;

@@ -59,7 +59,8 @@ typedef struct fjob {
     int8_t no_requeue;       /* --no-requeue: a lost node fails it (NODE_FAIL), a
                                 preemption ends it (PREEMPTED) */
     int64_t preempt_at;      /* a preemption victim: when its grace ends (unix s);
-                                0: not being preempted (policy.c, agent.c) */
+                                0: not being preempted (policy.c, agent.c). The three
+                                marks are stored with the job: a restart keeps them */
     int64_t preempt_by;      /* the job it makes room for */
     int32_t preempt_signal;  /* the signal it was sent first */
     uint64_t *gpumask;       /* while running: [k] GPU indices of alloc entry k, and

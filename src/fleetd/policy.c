@@ -1098,6 +1098,70 @@ int pol_rebuild(ctl *c, acct_center *na, int64_t now, char *err, size_t errlen)
     return 0;
 }
 
+/* ---- preemptors across a restart ------------------------------------------ */
+
+/* The GPUs job j needs in pool `pool` as the preemption planner counts them
+ * (acct_planner_plan's plan.gpus: libsched's shape of the job there, k nodes
+ * of g GPUs, whole nodes counting whole), the pool's largest node being a
+ * whole node. 0 for a pool without nodes. O(1). */
+static int64_t job_gpus_in(const struct policy *p, const fjob *j, int pool)
+{
+    const sched_job *sj = &j->sj;
+    int64_t gpn = pool >= 0 && pool < p->npools ? p->pool_gpus[pool] : 0;
+    if (gpn <= 0)
+        return 0;
+    if (sj->nodes > 1)
+        return sj->nodes * gpn;
+    if (sj->nodes == 1)
+        return sj->gpus_per_node > 0 ? sj->gpus_per_node : gpn;
+    return sj->gpus <= gpn ? sj->gpus : (sj->gpus + gpn - 1) / gpn * gpn;
+}
+
+/*
+ * At startup, after the rebuild: the waiting state of the preemptors whose
+ * victims still run. A victim's marks are stored with its job (preempt_at,
+ * preempt_by: ctl.c restores them and tells the scheduler its end); its
+ * preemptor's await and claim are not, and are rebuilt from its victims.
+ * For a pending job P that is the preempt_by of running victims: await =
+ * the latest of their preempt_at, and its claim = {the holder of P's
+ * project in the victims' pool (acct_guarantee_holder), that pool, P's
+ * GPUs there}; without a holder (a QOS plan) the claim is ACCT_NONE's,
+ * which claims nothing. A QOS plan of a project that has a holder in that
+ * pool is restored as a claim on the guarantee too (the plan's kind is not
+ * stored): the claim then holds back the holder's other jobs until the
+ * victims are gone, never adds victims. So P keeps the front of the queue
+ * (PREEMPTOR_PRIORITY), and policy_after_pass skips it while its victims
+ * run (draining) or their grace lasts, and counts its claim: it does not
+ * plan again, and nobody else takes what it waits for. O(J).
+ */
+static void restore_preemptors(ctl *c)
+{
+    struct policy *p = c->pol;
+    if (!policy_enabled(c) || !acct_preempt_enabled(p->a))
+        return;
+    size_t n = 0;
+    for (size_t i = 0; i < c->nall; i++) {
+        const fjob *v = c->all[i];
+        if (v->state != FJOB_RUNNING || !v->preempt_at)
+            continue;
+        fjob *j = ctl_job_find(c, v->preempt_by);
+        if (!j || j->state != FJOB_PENDING || !j->pol)
+            continue;
+        struct fpol *fp = j->pol;
+        int pool = v->sj.pool;
+        if (v->preempt_at > fp->await)
+            fp->await = v->preempt_at;
+        fp->claim = (acct_claim){acct_guarantee_holder(p->a, fp->aj.project, pool), pool,
+                                 job_gpus_in(p, j, pool)};
+        n++;
+    }
+    if (n) {
+        sched_reprioritize(c->s, boost_priority, NULL); /* preemptors first */
+        fprintf(stderr, "fleetd: %zu preemption victims still leaving: their preemptors wait "
+                        "for them\n", n);
+    }
+}
+
 /* ---- life cycle ------------------------------------------------------------- */
 
 int policy_init(ctl *c, char *err, size_t errlen)
@@ -1125,6 +1189,7 @@ int policy_init(ctl *c, char *err, size_t errlen)
     int64_t now = ctl_now();
     if (pol_rebuild(c, na, now, err, errlen) != 0)
         return -1;
+    restore_preemptors(c);
     fprintf(stderr, "fleetd: center %s: %d accounts and members, %d users, %d QOS, "
                     "%d allocations; %zu jobs held by the policy\n",
             c->o.center, acct_node_count(p->a), acct_user_count(p->a), acct_qos_count(p->a),
@@ -1495,6 +1560,7 @@ void policy_after_pass(ctl *c, int64_t now)
             vj->preempt_at = now + pc->grace;
             vj->preempt_by = j->id;
             vj->preempt_signal = pc->signal;
+            ctl_mark_dirty(c, vj); /* the marks are stored: a restart keeps them */
             p->preemptions++;
             fprintf(stderr, "fleetd: job %lld (%s): preempted for job %lld (%s, %s): signal %d, "
                             "grace %lld s\n",

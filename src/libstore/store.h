@@ -44,8 +44,10 @@ enum store_job_state {
 /* The schema this build writes; a database of a newer version is refused,
  * an older one migrated at open. Version 2 added the accounting records
  * (table accounting) and the operators' account changes (table admin_log);
- * version 3 the operators' reservations of nodes (table reservations). */
-#define STORE_SCHEMA_VERSION 3
+ * version 3 the operators' reservations of nodes (table reservations);
+ * version 4 a preemption victim's marks (jobs.preempt_at, preempt_by,
+ * preempt_signal; 0 in the rows of older versions). */
+#define STORE_SCHEMA_VERSION 4
 
 typedef struct store_job {
     int64_t id;               /* assigned by fleetd, unique, > 0 */
@@ -67,6 +69,10 @@ typedef struct store_job {
     int32_t restarts;         /* times requeued */
     char nodelist[1024];      /* nodes it runs/ran on, "" if none */
     int64_t gpu_seconds;      /* GPU-seconds used, at end */
+    int64_t preempt_at;       /* a run being preempted: when its grace ends (seconds
+                               * since epoch); 0 = not being preempted */
+    int64_t preempt_by;       /* the job it is preempted for, 0 = none */
+    int32_t preempt_signal;   /* the signal it was sent first, 0 = none */
     char *spec_json;          /* the full job request as JSON, or NULL (malloc'd by
                                * store_job_get; borrowed when writing) */
 } store_job;

@@ -1,6 +1,6 @@
 /*
  * The PostgreSQL backend of libstore (libpq), behind the same interface and
- * with the same schema (v3) as the SQLite backend.
+ * with the same schema (v4) as the SQLite backend.
  *
  * How it keeps the contracts of store.h:
  *   - Durability: synchronous_commit is set to on for the session (and
@@ -32,10 +32,10 @@
 #include "store.h"
 #include "store_schema.h"
 
-/* jobs per multi-row INSERT: 23 parameters each, far below the protocol's
+/* jobs per multi-row INSERT: 26 parameters each, far below the protocol's
  * 65,535-parameter limit, and a few hundred KB per message */
 #define INSERT_CHUNK 500
-#define NCOLS 23
+#define NCOLS 26
 /* key of the advisory lock taken while creating the schema ("GFLT") */
 #define GF_LOCK_KEY 0x47464c54
 #define INT8OID 20
@@ -44,11 +44,11 @@
 #define JOB_COLUMNS                                                                             \
     "id, array_job_id, array_task_id, uid, gid, username, account, name, pool, qos, state, "  \
     "held, submit_time, start_time, end_time, time_limit, gpus, nodes, exit_code, restarts, " \
-    "nodelist, gpu_seconds, spec_json"
+    "nodelist, gpu_seconds, preempt_at, preempt_by, preempt_signal, spec_json"
 
-/* parameter types of a job row, $1..$23 */
-static const unsigned char col_is_text[NCOLS] = {0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 0, 0,
-                                                 0, 0, 0, 0, 0, 0, 0, 0, 1, 0, 1};
+/* parameter types of a job row, $1..$26 (spec_json last) */
+static const unsigned char col_is_text[NCOLS] = {0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 0, 0, 0,
+                                                 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 1};
 
 static const char *const schema_v1 =
     "CREATE TABLE jobs ("
@@ -121,6 +121,11 @@ static const char *const migrations[STORE_SCHEMA_VERSION] = {
     "CREATE TABLE reservations ("
     " name TEXT PRIMARY KEY,"
     " body TEXT NOT NULL);",
+    /* 3 -> 4: a preemption victim's marks (its run is being preempted), so
+     * that a restarted fleetd knows them; 0 on every existing row */
+    "ALTER TABLE jobs ADD COLUMN preempt_at BIGINT NOT NULL DEFAULT 0,"
+    " ADD COLUMN preempt_by BIGINT NOT NULL DEFAULT 0,"
+    " ADD COLUMN preempt_signal BIGINT NOT NULL DEFAULT 0;",
 };
 
 #define USAGE_COLUMNS                                                                          \
@@ -238,7 +243,7 @@ static void bind_text(pg_store *s, size_t k, const char *t, size_t max)
     s->formats[k] = 1;
 }
 
-/* Binds the job's 23 columns at parameter offset base (spec_json last). */
+/* Binds the job's 26 columns at parameter offset base (spec_json last). */
 static void bind_job(pg_store *s, size_t base, const store_job *j)
 {
     bind_int(s, base + 0, j->id);
@@ -263,16 +268,19 @@ static void bind_job(pg_store *s, size_t base, const store_job *j)
     bind_int(s, base + 19, j->restarts);
     bind_text(s, base + 20, j->nodelist, sizeof j->nodelist);
     bind_int(s, base + 21, j->gpu_seconds);
+    bind_int(s, base + 22, j->preempt_at);
+    bind_int(s, base + 23, j->preempt_by);
+    bind_int(s, base + 24, j->preempt_signal);
     if (j->spec_json) {
-        bind_text(s, base + 22, j->spec_json, (size_t)-1);
+        bind_text(s, base + NCOLS - 1, j->spec_json, (size_t)-1);
     } else {
-        s->values[base + 22] = NULL; /* SQL NULL */
-        s->lengths[base + 22] = 0;
-        s->formats[base + 22] = 1;
+        s->values[base + NCOLS - 1] = NULL; /* SQL NULL */
+        s->lengths[base + NCOLS - 1] = 0;
+        s->formats[base + NCOLS - 1] = 1;
     }
 }
 
-/* "INSERT INTO jobs (...) VALUES ($1, ..., $23), ($24, ...) ..." for rows
+/* "INSERT INTO jobs (...) VALUES ($1, ..., $26), ($27, ...) ..." for rows
  * rows; malloc'd. */
 static char *insert_sql(size_t rows)
 {
@@ -653,7 +661,10 @@ static void row_job(const PGresult *r, int row, store_job *j)
     j->restarts = (int32_t)get_i64(r, row, 19);
     get_fixed(r, row, 20, j->nodelist, sizeof j->nodelist);
     j->gpu_seconds = get_i64(r, row, 21);
-    j->spec_json = PQgetisnull(r, row, 22) ? NULL : PQgetvalue(r, row, 22);
+    j->preempt_at = get_i64(r, row, 22);
+    j->preempt_by = get_i64(r, row, 23);
+    j->preempt_signal = (int32_t)get_i64(r, row, 24);
+    j->spec_json = PQgetisnull(r, row, NCOLS - 1) ? NULL : PQgetvalue(r, row, NCOLS - 1);
 }
 
 static int pg_jobs_load(store *h, store_job_fn fn, void *arg, char *err, size_t errlen)
@@ -1002,7 +1013,8 @@ static int prepare_all(pg_store *s, char *err, size_t errlen)
                 "username = $6, account = $7, name = $8, pool = $9, qos = $10, state = $11, "
                 "held = $12, submit_time = $13, start_time = $14, end_time = $15, "
                 "time_limit = $16, gpus = $17, nodes = $18, exit_code = $19, restarts = $20, "
-                "nodelist = $21, gpu_seconds = $22 WHERE id = $1",
+                "nodelist = $21, gpu_seconds = $22, preempt_at = $23, preempt_by = $24, "
+                "preempt_signal = $25 WHERE id = $1",
                 NCOLS - 1, s->types, err, errlen) ||
         prepare(s, "purge",
                 "DELETE FROM jobs WHERE end_time > 0 AND end_time < $1 AND (state BETWEEN 2 AND 6 OR state = 8)",

@@ -69,13 +69,15 @@ enum {
     ST_COUNT
 };
 
-/* The job columns, in the order of the bind parameters ?1..?23 and of the
- * result columns 0..22. "username", not "user": USER is reserved in SQL (and
- * in PostgreSQL), and a second backend should be able to share the schema. */
+/* The job columns, in the order of the bind parameters ?1..?26 and of the
+ * result columns 0..25 (spec_json last: JOB_SPEC, 0-based). "username", not
+ * "user": USER is reserved in SQL (and in PostgreSQL), and a second backend
+ * should be able to share the schema. */
 #define JOB_COLUMNS                                                                             \
     "id, array_job_id, array_task_id, uid, gid, username, account, name, pool, qos, state, "  \
     "held, submit_time, start_time, end_time, time_limit, gpus, nodes, exit_code, restarts, " \
-    "nodelist, gpu_seconds, spec_json"
+    "nodelist, gpu_seconds, preempt_at, preempt_by, preempt_signal, spec_json"
+#define JOB_SPEC 25
 
 /* The accounting columns, in the order of the bind parameters ?1..?21 and of
  * the result columns 0..20. */
@@ -89,12 +91,13 @@ static const char *const stmt_sql[ST_COUNT] = {
     [ST_ROLLBACK] = "ROLLBACK",
     [ST_INSERT] = "INSERT INTO jobs (" JOB_COLUMNS ") VALUES "
                   "(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, "
-                  "?18, ?19, ?20, ?21, ?22, ?23)",
+                  "?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25, ?26)",
     [ST_UPDATE] = "UPDATE jobs SET array_job_id = ?2, array_task_id = ?3, uid = ?4, gid = ?5, "
                   "username = ?6, account = ?7, name = ?8, pool = ?9, qos = ?10, state = ?11, "
                   "held = ?12, submit_time = ?13, start_time = ?14, end_time = ?15, "
                   "time_limit = ?16, gpus = ?17, nodes = ?18, exit_code = ?19, restarts = ?20, "
-                  "nodelist = ?21, gpu_seconds = ?22 WHERE id = ?1",
+                  "nodelist = ?21, gpu_seconds = ?22, preempt_at = ?23, preempt_by = ?24, "
+                  "preempt_signal = ?25 WHERE id = ?1",
     /* finished states only: COMPLETED .. NODE_FAIL and PREEMPTED (a REQUEUED
      * job is alive) */
     [ST_DELETE_BEFORE] = "DELETE FROM jobs WHERE end_time > 0 AND end_time < ?1 "
@@ -193,6 +196,11 @@ static const char *const migrations[STORE_SCHEMA_VERSION] = {
     "CREATE TABLE reservations ("
     " name TEXT PRIMARY KEY,"
     " body TEXT NOT NULL) WITHOUT ROWID;",
+    /* 3 -> 4: a preemption victim's marks (its run is being preempted), so
+     * that a restarted fleetd knows them; 0 on every existing row */
+    "ALTER TABLE jobs ADD COLUMN preempt_at INTEGER NOT NULL DEFAULT 0;"
+    "ALTER TABLE jobs ADD COLUMN preempt_by INTEGER NOT NULL DEFAULT 0;"
+    "ALTER TABLE jobs ADD COLUMN preempt_signal INTEGER NOT NULL DEFAULT 0;",
 };
 
 typedef struct sqlite_store {
@@ -282,7 +290,7 @@ static const char *state_ok(const store_job *j)
     return NULL;
 }
 
-/* Binds ?1..?22 (every column but spec_json) from j. */
+/* Binds ?1..?25 (every column but spec_json) from j. */
 static int bind_job(sqlite3_stmt *st, const store_job *j)
 {
     int rc = SQLITE_OK;
@@ -313,6 +321,9 @@ static int bind_job(sqlite3_stmt *st, const store_job *j)
     B(sqlite3_bind_int64(st, 20, j->restarts));
     B(bind_fixed(st, 21, j->nodelist, sizeof j->nodelist));
     B(sqlite3_bind_int64(st, 22, j->gpu_seconds));
+    B(sqlite3_bind_int64(st, 23, j->preempt_at));
+    B(sqlite3_bind_int64(st, 24, j->preempt_by));
+    B(sqlite3_bind_int64(st, 25, j->preempt_signal));
 #undef B
     return rc;
 }
@@ -357,6 +368,9 @@ static void row_job(sqlite3_stmt *st, store_job *j)
     j->restarts = (int32_t)sqlite3_column_int64(st, 19);
     col_fixed(st, 20, j->nodelist, sizeof j->nodelist);
     j->gpu_seconds = sqlite3_column_int64(st, 21);
+    j->preempt_at = sqlite3_column_int64(st, 22);
+    j->preempt_by = sqlite3_column_int64(st, 23);
+    j->preempt_signal = (int32_t)sqlite3_column_int64(st, 24);
 }
 
 static const char *usage_ok(const store_usage *u)
@@ -490,9 +504,9 @@ static int write_jobs(store *h, const store_job *jobs, size_t n, int insert,
         const store_job *j = &jobs[i];
         int rc = bind_job(st, j);
         if (rc == SQLITE_OK && insert)
-            rc = j->spec_json ? sqlite3_bind_text(st, 23, j->spec_json, (int)strlen(j->spec_json),
-                                                  SQLITE_STATIC)
-                              : sqlite3_bind_null(st, 23);
+            rc = j->spec_json ? sqlite3_bind_text(st, JOB_SPEC + 1, j->spec_json,
+                                                  (int)strlen(j->spec_json), SQLITE_STATIC)
+                              : sqlite3_bind_null(st, JOB_SPEC + 1);
         if (rc != SQLITE_OK) {
             seterr(err, errlen, "%s: %s job %lld: %s", s->path, verb, (long long)j->id,
                    sqlite3_errmsg(s->db));
@@ -690,7 +704,7 @@ static int sq_jobs_load(store *h, store_job_fn fn, void *arg, char *err, size_t 
     s->loading = 1;
     while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
         row_job(st, &j);
-        if (row_spec_scratch(s, st, 22, &j.spec_json) != 0) {
+        if (row_spec_scratch(s, st, JOB_SPEC, &j.spec_json) != 0) {
             seterr(err, errlen, "%s: load jobs: out of memory at job %lld", s->path,
                    (long long)j.id);
             rc = -1;
@@ -722,9 +736,9 @@ static int sq_job_get(store *h, int64_t id, store_job *out, char *err, size_t er
     if (rc == SQLITE_ROW) {
         row_job(st, out);
         found = 1;
-        if (sqlite3_column_type(st, 22) != SQLITE_NULL) {
-            const unsigned char *t = sqlite3_column_text(st, 22);
-            size_t n = (size_t)sqlite3_column_bytes(st, 22);
+        if (sqlite3_column_type(st, JOB_SPEC) != SQLITE_NULL) {
+            const unsigned char *t = sqlite3_column_text(st, JOB_SPEC);
+            size_t n = (size_t)sqlite3_column_bytes(st, JOB_SPEC);
             out->spec_json = t ? malloc(n + 1) : NULL;
             if (out->spec_json) {
                 memcpy(out->spec_json, t, n);

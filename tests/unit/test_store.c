@@ -1,6 +1,7 @@
 /* Unit tests of libstore (src/libstore/store_sqlite.c): round trips of every
  * field, updates, purges, nodes, meta, atomicity of batches, the schema
- * version check and the migration of a version-1 database, accounting
+ * version check and the migrations of a version-1 and a version-3 database,
+ * a preemption victim's marks (set, kept across a reopen, cleared), accounting
  * records (written with job updates in one transaction, loaded by end
  * time) and the admin log, bulk insert speed, and a kill -9 crash test (a forked child
  * writes in a loop and is killed at random moments; every write it had
@@ -162,6 +163,11 @@ static void make_job(store_job *j, int64_t id, int version, char *spec, size_t s
         snprintf(j->nodelist, sizeof j->nodelist, "gpu[%03lld-%03lld]", (long long)(id % 500),
                  (long long)(id % 500 + id % 16));
     j->gpu_seconds = version ? id * 8 : 0;
+    if (version && id % 5 == 0) { /* a preemption victim */
+        j->preempt_at = j->start_time + 300 + id % 60;
+        j->preempt_by = id + 1000;
+        j->preempt_signal = 10 + (int32_t)(id % 3);
+    }
     size_t o = (size_t)snprintf(spec, specsize,
                                 "{\"id\":%lld,\"script\":\"#!/bin/bash\\necho \\\"模型 ✓ 🚀\\\" "
                                 "C:\\\\tmp\",\"pad\":\"",
@@ -197,6 +203,9 @@ static void assert_job_equal(const store_job *a, const store_job *b)
     assert_int_equal(a->restarts, b->restarts);
     assert_string_equal(a->nodelist, b->nodelist);
     assert_int_equal(a->gpu_seconds, b->gpu_seconds);
+    assert_int_equal(a->preempt_at, b->preempt_at);
+    assert_int_equal(a->preempt_by, b->preempt_by);
+    assert_int_equal(a->preempt_signal, b->preempt_signal);
     if (!a->spec_json || !b->spec_json)
         assert_ptr_equal(a->spec_json, b->spec_json);
     else
@@ -216,6 +225,8 @@ static int job_equal(const store_job *a, const store_job *b)
            a->end_time == b->end_time && a->time_limit == b->time_limit && a->gpus == b->gpus &&
            a->nodes == b->nodes && a->exit_code == b->exit_code && a->restarts == b->restarts &&
            strcmp(a->nodelist, b->nodelist) == 0 && a->gpu_seconds == b->gpu_seconds &&
+           a->preempt_at == b->preempt_at && a->preempt_by == b->preempt_by &&
+           a->preempt_signal == b->preempt_signal &&
            (a->spec_json && b->spec_json ? strcmp(a->spec_json, b->spec_json) == 0
                                          : a->spec_json == b->spec_json);
 }
@@ -297,6 +308,9 @@ static void edge_jobs(store_job j[3], char *nodelist_spec)
     j[0].restarts = INT32_MAX;
     memset(j[0].nodelist, 'n', sizeof j[0].nodelist - 1);
     j[0].gpu_seconds = INT64_MIN;
+    j[0].preempt_at = INT64_MAX;
+    j[0].preempt_by = INT64_MIN;
+    j[0].preempt_signal = INT32_MIN;
     j[0].spec_json = "{\"script\":\"#!/bin/sh\\necho \\\"héllo 世界 🚀\\\" 'single' `tick` "
                      "\\\\ back\\tslash\",\"env\":{\"A\":\"x=y;z\"},\"n\":[1,2.5e3,null,true]}";
 
@@ -313,6 +327,9 @@ static void edge_jobs(store_job j[3], char *nodelist_spec)
     j[2].array_task_id = 0;
     j[2].state = STORE_NODE_FAIL;
     snprintf(j[2].nodelist, sizeof j[2].nodelist, "gpu-a01,gpu-a02");
+    j[2].preempt_at = -1;
+    j[2].preempt_by = 1;
+    j[2].preempt_signal = INT32_MAX;
     j[2].spec_json = nodelist_spec; /* empty string, not NULL */
 }
 
@@ -402,6 +419,9 @@ static void test_update(void **state)
         u[i].exit_code = 0;
         u[i].restarts = 2;
         u[i].gpu_seconds = 123456789;
+        u[i].preempt_at = 1700000900 + i;
+        u[i].preempt_by = 40 + i;
+        u[i].preempt_signal = 12;
         want[i] = u[i];
         want[i].spec_json = j[i + 1].spec_json; /* unchanged by an update */
         u[i].spec_json = other;
@@ -1188,6 +1208,73 @@ static void test_reservations(void **state)
     store_close(s);
 }
 
+/* ---- a preemption victim's marks ------------------------------------------------ */
+
+/* fleetd writes a victim's marks with its job (store_jobs_update_usage, as
+ * every change of a job) and clears them when the run ends or is requeued:
+ * each state is what a reopened store loads, and what job_get reads. */
+static void test_preempt_marks(void **state)
+{
+    fixture *f = *state;
+    char err[512] = "", spec[2][4096];
+    store *s = open_ok(f->path);
+    store_job j[2];
+    make_job(&j[0], 11, 1, spec[0], sizeof spec[0], 100); /* running, no marks */
+    make_job(&j[1], 12, 0, spec[1], sizeof spec[1], 100); /* pending: its preemptor */
+    assert_int_equal(j[0].preempt_at, 0);
+    assert_int_equal(store_jobs_insert(s, j, 2, err, sizeof err), 0);
+    store_job got;
+    assert_int_equal(store_job_get(s, 11, &got, err, sizeof err), 1);
+    assert_int_equal(got.preempt_at, 0);
+    assert_int_equal(got.preempt_by, 0);
+    assert_int_equal(got.preempt_signal, 0);
+    free(got.spec_json);
+
+    /* marked: preempted for job 12, SIGUSR1, grace until start + 360 */
+    store_job v = j[0];
+    v.spec_json = NULL;
+    v.preempt_at = v.start_time + 360;
+    v.preempt_by = 12;
+    v.preempt_signal = 10;
+    assert_int_equal(store_jobs_update_usage(s, &v, 1, NULL, 0, err, sizeof err), 0);
+    store_close(s);
+    s = open_ok(f->path);
+    jobs_vec c = {0};
+    load_all(s, &c);
+    assert_int_equal(c.n, 2);
+    assert_int_equal(c.v[0].preempt_at, j[0].start_time + 360);
+    assert_int_equal(c.v[0].preempt_by, 12);
+    assert_int_equal(c.v[0].preempt_signal, 10);
+    assert_int_equal(c.v[0].state, STORE_RUNNING);
+    assert_string_equal(c.v[0].spec_json, j[0].spec_json); /* kept by the update */
+    assert_int_equal(c.v[1].preempt_at, 0);
+    assert_int_equal(c.v[1].preempt_by, 0);
+    jobs_vec_free(&c);
+    assert_int_equal(store_job_get(s, 11, &got, err, sizeof err), 1);
+    assert_int_equal(got.preempt_at, j[0].start_time + 360);
+    assert_int_equal(got.preempt_by, 12);
+    assert_int_equal(got.preempt_signal, 10);
+    free(got.spec_json);
+
+    /* requeued: pending again, the marks cleared */
+    v.state = STORE_PENDING;
+    v.restarts++;
+    v.start_time = 0;
+    v.nodelist[0] = '\0';
+    v.preempt_at = v.preempt_by = 0;
+    v.preempt_signal = 0;
+    assert_int_equal(store_jobs_update(s, &v, 1, err, sizeof err), 0);
+    store_close(s);
+    s = open_ok(f->path);
+    assert_int_equal(store_job_get(s, 11, &got, err, sizeof err), 1);
+    assert_int_equal(got.state, STORE_PENDING);
+    assert_int_equal(got.preempt_at, 0);
+    assert_int_equal(got.preempt_by, 0);
+    assert_int_equal(got.preempt_signal, 0);
+    free(got.spec_json);
+    store_close(s);
+}
+
 /* The version-1 schema as released (frozen: the migration starts from it). */
 static const char *const v1_sqlite =
     "CREATE TABLE meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL) WITHOUT ROWID;"
@@ -1257,27 +1344,30 @@ static void test_migrate_v1(void **state)
     store_close(s);
 }
 
+/* The version-1 schema of PostgreSQL as released (frozen). */
+static const char *const pg_v1 =
+    "CREATE TABLE meta (key TEXT PRIMARY KEY, value BIGINT NOT NULL);"
+    "CREATE TABLE jobs (id BIGINT PRIMARY KEY, array_job_id BIGINT NOT NULL,"
+    " array_task_id BIGINT NOT NULL, uid BIGINT NOT NULL, gid BIGINT NOT NULL,"
+    " username TEXT NOT NULL, account TEXT NOT NULL, name TEXT NOT NULL, pool TEXT NOT NULL,"
+    " qos TEXT NOT NULL, state BIGINT NOT NULL CHECK (state BETWEEN 0 AND 8),"
+    " held BIGINT NOT NULL CHECK (held IN (0, 1)), submit_time BIGINT NOT NULL,"
+    " start_time BIGINT NOT NULL, end_time BIGINT NOT NULL, time_limit BIGINT NOT NULL,"
+    " gpus BIGINT NOT NULL, nodes BIGINT NOT NULL, exit_code BIGINT NOT NULL,"
+    " restarts BIGINT NOT NULL, nodelist TEXT NOT NULL, gpu_seconds BIGINT NOT NULL,"
+    " spec_json TEXT);"
+    "CREATE INDEX jobs_end_time ON jobs (end_time) WHERE end_time > 0;"
+    "CREATE TABLE nodes (name TEXT PRIMARY KEY, state BIGINT NOT NULL, reason TEXT NOT NULL);"
+    "INSERT INTO meta VALUES ('schema_version', 1), ('next_job_id', 8);"
+    "INSERT INTO jobs VALUES (7, 0, -1, 1000, 100, 'alice', 'p1', 'train', 'h100', 'normal',"
+    " 2, 0, 1700000000, 1700000060, 1700003660, 7200, 8, 0, 0, 0, 'gpu-001', 28800,"
+    " '{\"wrap\":\"x\"}');"
+    "INSERT INTO nodes VALUES ('gpu-001', 1, 'maintenance');";
+
 static void test_pg_migrate_v1(void **state)
 {
     (void)state;
-    pg_raw_exec(
-        "CREATE TABLE meta (key TEXT PRIMARY KEY, value BIGINT NOT NULL);"
-        "CREATE TABLE jobs (id BIGINT PRIMARY KEY, array_job_id BIGINT NOT NULL,"
-        " array_task_id BIGINT NOT NULL, uid BIGINT NOT NULL, gid BIGINT NOT NULL,"
-        " username TEXT NOT NULL, account TEXT NOT NULL, name TEXT NOT NULL, pool TEXT NOT NULL,"
-        " qos TEXT NOT NULL, state BIGINT NOT NULL CHECK (state BETWEEN 0 AND 8),"
-        " held BIGINT NOT NULL CHECK (held IN (0, 1)), submit_time BIGINT NOT NULL,"
-        " start_time BIGINT NOT NULL, end_time BIGINT NOT NULL, time_limit BIGINT NOT NULL,"
-        " gpus BIGINT NOT NULL, nodes BIGINT NOT NULL, exit_code BIGINT NOT NULL,"
-        " restarts BIGINT NOT NULL, nodelist TEXT NOT NULL, gpu_seconds BIGINT NOT NULL,"
-        " spec_json TEXT);"
-        "CREATE INDEX jobs_end_time ON jobs (end_time) WHERE end_time > 0;"
-        "CREATE TABLE nodes (name TEXT PRIMARY KEY, state BIGINT NOT NULL, reason TEXT NOT NULL);"
-        "INSERT INTO meta VALUES ('schema_version', 1), ('next_job_id', 8);"
-        "INSERT INTO jobs VALUES (7, 0, -1, 1000, 100, 'alice', 'p1', 'train', 'h100', 'normal',"
-        " 2, 0, 1700000000, 1700000060, 1700003660, 7200, 8, 0, 0, 0, 'gpu-001', 28800,"
-        " '{\"wrap\":\"x\"}');"
-        "INSERT INTO nodes VALUES ('gpu-001', 1, 'maintenance');");
+    pg_raw_exec(pg_v1);
     store *s = open_ok(NULL);
     check_migrated(s);
     store_close(s);
@@ -1285,6 +1375,112 @@ static void test_pg_migrate_v1(void **state)
     usage_vec c = {.stop_after = -1};
     char err[512];
     assert_int_equal(store_usage_load(s, 0, INT64_MAX, collect_usage, &c, err, sizeof err), 1);
+    store_close(s);
+}
+
+/* Versions 2 and 3 as released, over version 1 (frozen: the migration to 4
+ * starts from them): the accounting records, the admin log, the
+ * reservations; a running job (9) and a reservation written at version 3. */
+#define V2_V3_TABLES(BIGINT, REAL, WITHOUT_ROWID, SERIAL)                                  \
+    "CREATE TABLE accounting (job_id " BIGINT " NOT NULL, run " BIGINT " NOT NULL,"          \
+    " uid " BIGINT " NOT NULL, username TEXT NOT NULL, project TEXT NOT NULL,"               \
+    " tier TEXT NOT NULL, org TEXT NOT NULL, qos TEXT NOT NULL, pool TEXT NOT NULL,"         \
+    " allocation TEXT NOT NULL, state " BIGINT " NOT NULL CHECK (state BETWEEN 0 AND 8),"    \
+    " gpus " BIGINT " NOT NULL, nodes " BIGINT " NOT NULL, nodelist TEXT NOT NULL,"          \
+    " submit_time " BIGINT " NOT NULL, start_time " BIGINT " NOT NULL,"                      \
+    " end_time " BIGINT " NOT NULL, exit_code " BIGINT " NOT NULL,"                          \
+    " gpu_seconds " BIGINT " NOT NULL, rate " REAL " NOT NULL, charge " REAL " NOT NULL,"    \
+    " PRIMARY KEY (job_id, run))" WITHOUT_ROWID ";"                                          \
+    "CREATE INDEX accounting_end_time ON accounting (end_time);"                             \
+    "CREATE TABLE admin_log (seq " SERIAL " PRIMARY KEY, at " BIGINT " NOT NULL,"            \
+    " kind TEXT NOT NULL, body TEXT NOT NULL);"                                              \
+    "CREATE TABLE reservations (name TEXT PRIMARY KEY, body TEXT NOT NULL)" WITHOUT_ROWID ";" \
+    "UPDATE meta SET value = 3 WHERE key = 'schema_version';"                                \
+    "INSERT INTO jobs VALUES (9, 0, -1, 1001, 100, 'bob', 'p2', 'victim', 'h100', 'normal',"  \
+    " 1, 0, 1700000100, 1700000160, 0, 7200, 8, 0, -1, 0, 'gpu-002', 0, '{\"wrap\":\"y\"}');" \
+    "INSERT INTO reservations VALUES ('maint', '{\"kind\":\"maintenance\"}');"
+
+/* After the migration from version 3: every row intact, no job marked,
+ * and the marks of a running job written and read back. */
+static void check_migrated_v3(store *s)
+{
+    char err[512] = "";
+    int64_t v = 0;
+    assert_int_equal(store_meta_get(s, "schema_version", &v, err, sizeof err), 1);
+    assert_int_equal(v, STORE_SCHEMA_VERSION);
+    jobs_vec c = {0};
+    load_all(s, &c);
+    assert_int_equal(c.n, 2);
+    assert_int_equal(c.v[0].id, 7);
+    assert_int_equal(c.v[0].gpu_seconds, 28800);
+    assert_int_equal(c.v[1].id, 9);
+    assert_int_equal(c.v[1].state, STORE_RUNNING);
+    assert_string_equal(c.v[1].nodelist, "gpu-002");
+    assert_string_equal(c.v[1].spec_json, "{\"wrap\":\"y\"}");
+    for (int i = 0; i < 2; i++) {
+        assert_int_equal(c.v[i].preempt_at, 0);
+        assert_int_equal(c.v[i].preempt_by, 0);
+        assert_int_equal(c.v[i].preempt_signal, 0);
+    }
+    store_job m = c.v[1];
+    m.spec_json = NULL;
+    jobs_vec_free(&c);
+    resv_vec r = {0};
+    assert_int_equal(store_resv_load(s, collect_resv, &r, err, sizeof err), 1);
+    assert_string_equal(r.name[0], "maint");
+    m.preempt_at = 1700000466;
+    m.preempt_by = 7;
+    m.preempt_signal = 15;
+    assert_int_equal(store_jobs_update(s, &m, 1, err, sizeof err), 0);
+    store_job got;
+    assert_int_equal(store_job_get(s, 9, &got, err, sizeof err), 1);
+    assert_int_equal(got.preempt_at, 1700000466);
+    assert_int_equal(got.preempt_by, 7);
+    assert_int_equal(got.preempt_signal, 15);
+    assert_string_equal(got.spec_json, "{\"wrap\":\"y\"}");
+    free(got.spec_json);
+}
+
+static void test_migrate_v3(void **state)
+{
+    fixture *f = *state;
+    raw_exec(f->path, v1_sqlite);
+    raw_exec(f->path, V2_V3_TABLES("INTEGER", "REAL", " WITHOUT ROWID", "INTEGER"));
+    char txt[64];
+    raw_text(f->path, "SELECT value FROM meta WHERE key = 'schema_version'", txt, sizeof txt);
+    assert_string_equal(txt, "3");
+    store *s = open_ok(f->path);
+    check_migrated_v3(s);
+    store_close(s);
+    raw_text(f->path, "SELECT value FROM meta WHERE key = 'schema_version'", txt, sizeof txt);
+    assert_int_equal(atoi(txt), STORE_SCHEMA_VERSION);
+    raw_text(f->path, "SELECT preempt_at FROM jobs WHERE id = 7", txt, sizeof txt);
+    assert_string_equal(txt, "0");
+    /* opening again migrates nothing more; the marks stay */
+    s = open_ok(f->path);
+    store_job got;
+    char err[512];
+    assert_int_equal(store_job_get(s, 9, &got, err, sizeof err), 1);
+    assert_int_equal(got.preempt_at, 1700000466);
+    free(got.spec_json);
+    store_close(s);
+}
+
+static void test_pg_migrate_v3(void **state)
+{
+    (void)state;
+    pg_raw_exec(pg_v1);
+    pg_raw_exec(V2_V3_TABLES("BIGINT", "DOUBLE PRECISION", "", "BIGSERIAL"));
+    store *s = open_ok(NULL);
+    check_migrated_v3(s);
+    store_close(s);
+    s = open_ok(NULL);
+    store_job got;
+    char err[512];
+    assert_int_equal(store_job_get(s, 9, &got, err, sizeof err), 1);
+    assert_int_equal(got.preempt_at, 1700000466);
+    assert_int_equal(got.preempt_by, 7);
+    free(got.spec_json);
     store_close(s);
 }
 
@@ -1683,6 +1879,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_admin_log, setup, teardown),
         cmocka_unit_test_setup_teardown(test_reservations, setup, teardown),
         cmocka_unit_test_setup_teardown(test_migrate_v1, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_migrate_v3, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_preempt_marks, setup, teardown),
         cmocka_unit_test_setup_teardown(test_bad_arguments, setup, teardown),
         cmocka_unit_test_setup_teardown(test_crash_kill9, setup, teardown),
     };
@@ -1706,6 +1904,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_admin_log, setup_pg, teardown),
         cmocka_unit_test_setup_teardown(test_reservations, setup_pg, teardown),
         cmocka_unit_test_setup_teardown(test_pg_migrate_v1, setup_pg, teardown),
+        cmocka_unit_test_setup_teardown(test_pg_migrate_v3, setup_pg, teardown),
+        cmocka_unit_test_setup_teardown(test_preempt_marks, setup_pg, teardown),
     };
     g_pg_dsn = getenv("GPUFLEET_PG_DSN");
     if (!g_pg_dsn || !*g_pg_dsn) {
