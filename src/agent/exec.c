@@ -242,7 +242,7 @@ static void kill_leftovers(ajob *j)
     agent *a = j->node->a;
     char name[256];
     cgroup_job cg;
-    spool_cgroup_name(j->node->name, j->job, j->run, name, sizeof name);
+    spool_cgroup_name(j->dir, j->node->name, j->job, j->run, name, sizeof name);
     if (a->cg_mode != CGROUP_NONE &&
         cgroup_job_init(&cg, a->cg_mode, a->o.cgroup_root, name) == 0) {
         cgroup_job_kill(&cg);

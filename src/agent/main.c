@@ -344,6 +344,18 @@ int main(int argc, char **argv)
         free_agent(a);
         return die("cannot create the spool %s: %s", o->spool, strerror(errno));
     }
+    /* absolute from here on: the launches' directories name their cgroups
+     * (spool_cgroup_name), the same whichever way the spool is spelled */
+    static char spool_abs[PATH_MAX];
+    if (!realpath(o->spool, spool_abs)) {
+        free_agent(a);
+        return die("cannot resolve the spool %s: %s", o->spool, strerror(errno));
+    }
+    o->spool = spool_abs;
+    for (int32_t i = 0; i < a->nnodes; i++) {
+        free(a->nodes[i].spool);
+        a->nodes[i].spool = xasprintf("%s/%s", o->spool, a->nodes[i].name);
+    }
     snprintf(path, sizeof path, "%s/agent.lock", o->spool);
     a->spool_lock = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
     if (a->spool_lock < 0 || flock(a->spool_lock, LOCK_EX | LOCK_NB) != 0) {

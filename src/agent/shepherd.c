@@ -614,7 +614,7 @@ int shepherd_main(const char *dir)
     if (!why[0]) {
         int mode = cgroup_mode_parse(s.sn.cgroup);
         char name[256];
-        spool_cgroup_name(s.sn.node, s.l.job, s.l.run, name, sizeof name);
+        spool_cgroup_name(dir, s.sn.node, s.l.job, s.l.run, name, sizeof name);
         if (mode > 0 && cgroup_job_init(&s.cg, mode, s.sn.cgroup_root, name) != 0) {
             snprintf(why, sizeof why, "cgroup path too long");
         } else if (mode > 0) {
@@ -697,7 +697,7 @@ int rank_exec_main(const char *dir, int index)
     resolve_user(&s);
     int mode = cgroup_mode_parse(s.sn.cgroup);
     char name[256];
-    spool_cgroup_name(s.sn.node, s.l.job, s.l.run, name, sizeof name);
+    spool_cgroup_name(dir, s.sn.node, s.l.job, s.l.run, name, sizeof name);
     if (mode > 0 && cgroup_job_init(&s.cg, mode, s.sn.cgroup_root, name) != 0)
         memset(&s.cg, 0, sizeof s.cg);
     jobenv env;

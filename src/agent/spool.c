@@ -72,9 +72,13 @@ static void errset(char *err, size_t errlen, const char *fmt, const char *a, con
         snprintf(err, errlen, fmt, a, b);
 }
 
-void spool_cgroup_name(const char *node, int64_t job, int32_t run, char *out, size_t outlen)
+void spool_cgroup_name(const char *dir, const char *node, int64_t job, int32_t run, char *out,
+                       size_t outlen)
 {
-    snprintf(out, outlen, "%s_%" PRId64 ".%" PRId32, node, job, run);
+    uint32_t h = 2166136261u; /* FNV-1a */
+    for (const unsigned char *c = (const unsigned char *)dir; *c; c++)
+        h = (h ^ *c) * 16777619u;
+    snprintf(out, outlen, "%s_%" PRId64 ".%" PRId32 "-%08" PRIx32, node, job, run, h);
 }
 
 /* ---- launch.json -------------------------------------------------------- */

@@ -80,9 +80,14 @@ int spool_pid_read(const char *path, pid_t *pid, uint64_t *start);
 int spool_nonce_load(const char *path, uint64_t *hwm);
 int spool_nonce_save(const char *path, uint64_t hwm);
 
-/* The name of a launch's cgroup: "NODE_JOB.RUN" (unique on a machine that
- * hosts several emulated nodes). */
-void spool_cgroup_name(const char *node, int64_t job, int32_t run, char *out, size_t outlen);
+/* The name of a launch's cgroup: "NODE_JOB.RUN-SPOOLHASH", where SPOOLHASH is
+ * 8 hex digits of a hash of the launch's directory path (SPOOL/NODE/JOB.RUN,
+ * with the agent's spool made absolute at start): unique on a machine that
+ * hosts several emulated nodes, or several agents (tests, `make run`) whose
+ * nodes have the same names, and the same for the agent, the shepherd and
+ * the ranks of one launch, across agent restarts. */
+void spool_cgroup_name(const char *dir, const char *node, int64_t job, int32_t run, char *out,
+                       size_t outlen);
 
 /* Names of the end reasons as status.json writes them ("exited", "timeout",
  * "killed", "launch_failed"); -1 for an unknown name. */

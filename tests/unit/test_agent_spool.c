@@ -82,8 +82,15 @@ static void test_names(void **state)
         if (spool_parse_name(bad[i], &job, &run, &tomb) == 0)
             fail_msg("\"%s\" accepted", bad[i]);
     char name[128];
-    spool_cgroup_name("emu003", 12, 1, name, sizeof name);
-    assert_string_equal(name, "emu003_12.1");
+    /* NODE_JOB.RUN-HASH: the hash of the launch's directory tells apart the
+     * launches of two agents whose nodes have the same names */
+    spool_cgroup_name("/run/a/emu003/12.1", "emu003", 12, 1, name, sizeof name);
+    assert_true(strncmp(name, "emu003_12.1-", 12) == 0 && strlen(name) == 20);
+    char again[128], other[128];
+    spool_cgroup_name("/run/a/emu003/12.1", "emu003", 12, 1, again, sizeof again);
+    assert_string_equal(name, again);
+    spool_cgroup_name("/run/b/emu003/12.1", "emu003", 12, 1, other, sizeof other);
+    assert_string_not_equal(name, other);
 }
 
 static void test_launch_roundtrip(void **state)
