@@ -1101,20 +1101,15 @@ int pol_rebuild(ctl *c, acct_center *na, int64_t now, char *err, size_t errlen)
 /* ---- preemptors across a restart ------------------------------------------ */
 
 /* The GPUs job j needs in pool `pool` as the preemption planner counts them
- * (acct_planner_plan's plan.gpus: libsched's shape of the job there, k nodes
- * of g GPUs, whole nodes counting whole), the pool's largest node being a
- * whole node. 0 for a pool without nodes. O(1). */
-static int64_t job_gpus_in(const struct policy *p, const fjob *j, int pool)
+ * (acct_planner_plan's plan.gpus): its shape there (sched_job_shape), whole
+ * nodes counting whole. 0 if it can never fit the pool. O(1). */
+static int64_t job_gpus_in(const ctl *c, const fjob *j, int pool)
 {
-    const sched_job *sj = &j->sj;
-    int64_t gpn = pool >= 0 && pool < p->npools ? p->pool_gpus[pool] : 0;
-    if (gpn <= 0)
+    int32_t k, g;
+    int whole;
+    if (sched_job_shape(c->s, &j->sj, pool, &k, &g, &whole) != 0)
         return 0;
-    if (sj->nodes > 1)
-        return sj->nodes * gpn;
-    if (sj->nodes == 1)
-        return sj->gpus_per_node > 0 ? sj->gpus_per_node : gpn;
-    return sj->gpus <= gpn ? sj->gpus : (sj->gpus + gpn - 1) / gpn * gpn;
+    return whole ? (int64_t)k * g : g;
 }
 
 /*
@@ -1152,7 +1147,7 @@ static void restore_preemptors(ctl *c)
         if (v->preempt_at > fp->await)
             fp->await = v->preempt_at;
         fp->claim = (acct_claim){acct_guarantee_holder(p->a, fp->aj.project, pool), pool,
-                                 job_gpus_in(p, j, pool)};
+                                 job_gpus_in(c, j, pool)};
         n++;
     }
     if (n) {

@@ -14,11 +14,6 @@
 #include "acct_internal.h"
 #include "sched_internal.h"
 
-/* pass.c: the nodes a job needs in a pool (k nodes of g GPUs, whole nodes
- * when k > 1); -1 if it can never fit there. O(1). */
-int sched_job_shape(const sched *s, const sched_job *j, int pool, int32_t *k, int32_t *g,
-                    int *whole);
-
 #define GRACE_MAX 31536000LL /* a year: beyond it, a typo */
 #define SIGNAL_MAX 64
 

@@ -177,6 +177,14 @@ void sched_set_depth(sched *s, int depth);
 /* Validates the request and queues the job. -1 with a message naming the
  * field when the request is malformed or can never fit the cluster. */
 int sched_submit(sched *s, sched_job *job, char *err, size_t errlen);
+/* The shape of a job's request in a pool: k nodes of g GPUs each, whole = 1
+ * when the nodes are taken whole (a gang of more than one node). A request of
+ * `nodes` > 1 is a gang of whole nodes; `nodes` = 1 is one node with
+ * gpus_per_node GPUs (0 = all of it); a total GPU count that fits one node
+ * is a single-node job, a larger one a gang of ceil(gpus / GPUs per node)
+ * whole nodes. -1 if the job can never fit the pool. O(1). */
+int sched_job_shape(const sched *s, const sched_job *job, int pool, int32_t *k, int32_t *g,
+                    int *whole);
 /* The validation of sched_submit alone: 0 if the job could be queued. */
 int sched_check(const sched *s, const sched_job *job, char *err, size_t errlen);
 /* Policy: give every pending job a new priority (fn's answer, larger runs

@@ -31,9 +31,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-int sched_job_shape(const sched *s, const sched_job *j, int pool,
-                    int32_t *k, int32_t *g, int *whole);
-
 /* What a job needs in one pool: k nodes, each with g GPUs, c CPUs and m MB;
  * whole = the nodes are taken whole (multi-node gangs). */
 typedef struct req {

@@ -23,10 +23,6 @@
 #include "acct.h"
 #include "libsched.h"
 
-/* libsched (pass.c): the nodes a job needs in a pool. */
-int sched_job_shape(const sched *s, const sched_job *j, int pool, int32_t *k, int32_t *g,
-                    int *whole);
-
 static char err[ACCT_ERRLEN];
 
 /* ---- a small deterministic generator --------------------------------------- */
