@@ -44,7 +44,7 @@
  * its guarantee and most jobs borrow. Timed, after the policy pass above:
  * what the simulator's driver does after each pass (src/sim/sim.c,
  * policy_preempt): every running job shown to the planner and classified
- * (acct_running_classify), the pending jobs sorted in queue order and each
+ * (acct_running_classify), the pending jobs taken in queue order and each
  * one not held planned (one planner for the round: acct_planner_plan, each
  * plan seeing those taken before it), victims marked, and the queue re-sorted with the
  * preemptors first.
@@ -715,19 +715,6 @@ static void on_gua_start(sched_job *sj, void *arg)
     g->run[g->nrun++] = (acct_running){sj, &g->p->aj[k], 0, 0};
 }
 
-/* libsched's queue order (as src/sim/sim.c sorts it: no queue iterator). */
-static int queue_cmp(const void *a, const void *b)
-{
-    const sched_job *x = &(*(njob *const *)a)->sj, *y = &(*(njob *const *)b)->sj;
-    if (x->priority != y->priority)
-        return x->priority > y->priority ? -1 : 1;
-    if (x->submit != y->submit)
-        return x->submit < y->submit ? -1 : 1;
-    if (x->id != y->id)
-        return x->id < y->id ? -1 : 1;
-    return (x->seq > y->seq) - (x->seq < y->seq);
-}
-
 static int64_t boost_priority(const sched_job *sj, void *arg)
 {
     const gua *g = arg;
@@ -741,7 +728,7 @@ typedef struct gua_out {
     int64_t claimed;
 } gua_out;
 
-static void gua_pass(const cfg *c, state *st, gua *g, gua_out *o)
+static void gua_pass(state *st, gua *g, gua_out *o)
 {
     pol *p = g->p;
     memset(o, 0, sizeof *o);
@@ -757,11 +744,9 @@ static void gua_pass(const cfg *c, state *st, gua *g, gua_out *o)
     double t3 = bench_now();
     acct_running_classify(p->a, g->run, g->nrun);
     double t4 = bench_now();
-    size_t np = 0;
-    for (int64_t i = 0; i < c->pending; i++)
-        if (st->pend[i].sj.state == SCHED_JOB_PENDING)
-            g->pend[np++] = &st->pend[i];
-    qsort(g->pend, np, sizeof *g->pend, queue_cmp);
+    size_t np = 0; /* the queue in order, as the simulator takes it */
+    for (sched_job *sj = sched_queue_first(st->s); sj; sj = sched_queue_next(sj))
+        g->pend[np++] = (njob *)(void *)sj; /* sj is the first member */
     double t5 = bench_now();
     acct_planner *pl = acct_planner_new(p->a, st->s, g->run, g->nrun);
     for (size_t k = 0; k < np; k++) {
@@ -1030,7 +1015,7 @@ int main(int argc, char **argv)
                            acct_guarantee_count(p.a), (long long)(total / 4),
                            (long long)(total / 64), (long long)(total / 256), g.nrun);
                 gua_out go;
-                gua_pass(&c, &st, &g, &go);
+                gua_pass(&st, &g, &go);
                 printf("  pass %lld           %.2f ms: fair share %.2f, priorities and re-sort "
                        "%.2f, easy pass %.2f (%d started), classify %.2f, queue order %.2f, "
                        "plans %.2f (%zu jobs planned, %zu plans, %zu victims, %lld GPUs "

@@ -31,8 +31,8 @@
  * The routes (fleet usage, fleet admin) are in policy_api.c; what both
  * share is in policy_internal.h.
  *
- * Cost: a pass adds O(J) over the controller's jobs plus O(Q log Q) to sort
- * the Q pending jobs in queue order for the gate; a recomputation adds
+ * Cost: a pass adds O(J) over the controller's jobs plus O(Q) to take the
+ * Q pending jobs in queue order (sched_queue_first/next) for the gate; a recomputation adds
  * acct_fairshare_update (O(N log N) over the tree) and sched_reprioritize.
  * A pol_rebuild reads the accounting records since the decay horizon, O(R log R).
  */
@@ -1373,20 +1373,6 @@ void policy_job_dropped(ctl *c, fjob *j)
 
 /* ---- scheduling ----------------------------------------------------------- */
 
-/* The scheduler's queue order (libsched: priority, then submit time, then
- * id, then submission sequence). */
-static int queue_cmp(const void *x, const void *y)
-{
-    const sched_job *a = &(*(fjob *const *)x)->sj, *b = &(*(fjob *const *)y)->sj;
-    if (a->priority != b->priority)
-        return a->priority > b->priority ? -1 : 1;
-    if (a->submit != b->submit)
-        return a->submit < b->submit ? -1 : 1;
-    if (a->id != b->id)
-        return a->id < b->id ? -1 : 1;
-    return (a->seq > b->seq) - (a->seq < b->seq);
-}
-
 void policy_before_pass(ctl *c, int64_t now)
 {
     struct policy *p = c->pol;
@@ -1405,27 +1391,29 @@ void policy_before_pass(ctl *c, int64_t now)
     int64_t period = acct_priority(a)->calc_period;
     if (period <= 0 || now - p->last_calc >= period)
         recalc(c, now);
-    /* the gate walks the pending jobs nothing else holds, in queue order */
+    /* the gate walks the pending jobs nothing else holds, in queue order
+     * (the scheduler's queue: the admitted ones) */
     size_t q = 0;
     int gating = acct_gating_needed(a);
     for (size_t i = 0; i < c->nall; i++) {
         fjob *j = c->all[i];
-        if (j->state != FJOB_PENDING || !j->pol)
-            continue;
-        if (!j->pol->why)
+        if (j->state == FJOB_PENDING && j->pol && !j->pol->why)
             j->pol_wait = POL_WAIT_NONE;
-        if (gating && !j->pol->why && !j->held && !j->dep_wait && !j->array_wait) {
-            if (q == p->capscratch) {
-                p->capscratch = p->capscratch ? 2 * p->capscratch : 1024;
-                p->scratch = xrealloc(p->scratch, p->capscratch * sizeof *p->scratch);
-                p->gate = xrealloc(p->gate, p->capscratch * sizeof *p->gate);
-                p->hold = xrealloc(p->hold, p->capscratch * sizeof *p->hold);
-            }
-            p->scratch[q++] = j;
+    }
+    for (sched_job *sj = gating ? sched_queue_first(c->s) : NULL; sj; sj = sched_queue_next(sj)) {
+        fjob *j = (fjob *)(void *)sj; /* sj is the first member */
+        if (j->state != FJOB_PENDING || !j->pol || j->pol->why || j->held || j->dep_wait ||
+            j->array_wait)
+            continue;
+        if (q == p->capscratch) {
+            p->capscratch = p->capscratch ? 2 * p->capscratch : 1024;
+            p->scratch = xrealloc(p->scratch, p->capscratch * sizeof *p->scratch);
+            p->gate = xrealloc(p->gate, p->capscratch * sizeof *p->gate);
+            p->hold = xrealloc(p->hold, p->capscratch * sizeof *p->hold);
         }
+        p->scratch[q++] = j;
     }
     if (q) {
-        qsort(p->scratch, q, sizeof *p->scratch, queue_cmp);
         for (size_t i = 0; i < q; i++)
             p->gate[i] = &p->scratch[i]->pol->aj;
         acct_gate(a, p->gate, q, now, p->hold);
@@ -1480,9 +1468,9 @@ static void *grow_to(void *v, size_t *cap, size_t n, size_t sz)
  * each victim ends by its preempt_at (sched_job_end_by), so the next passes
  * reserve and backfill around its nodes freed then. Cost, only when
  * preemption is on: O(J) over the controller's jobs, O(R log R) to classify
- * the R running jobs, O(Q log Q) to order the Q pending ones, the
- * planner's round (acct.h), and a re-sort of the
- * queue and O(R log R) to re-key the victims when victims were chosen.
+ * the R running jobs, O(Q) to take the Q pending ones in queue order, the
+ * planner's round (acct.h), and a re-sort of the queue and O(R log R) to
+ * re-key the victims when victims were chosen.
  */
 void policy_after_pass(ctl *c, int64_t now)
 {
@@ -1522,12 +1510,17 @@ void policy_after_pass(ctl *c, int64_t now)
             fjob *by = j->preempt_at ? ctl_job_find(c, j->preempt_by) : NULL;
             if (by && by->state == FJOB_PENDING && by->pol)
                 by->pol->draining = 1;
-        } else if (j->state == FJOB_PENDING && !j->sj.held) {
-            p->scratch[q++] = j;
         }
     }
+    /* the pending jobs the pass may start, in its order (a job the policy
+     * refused is not in the scheduler's queue: it plans nothing) */
+    for (sched_job *sj = sched_queue_first(c->s); sj && q < p->capscratch;
+         sj = sched_queue_next(sj)) {
+        fjob *j = (fjob *)(void *)sj; /* sj is the first member */
+        if (j->state == FJOB_PENDING && j->pol && !sj->held)
+            p->scratch[q++] = j;
+    }
     acct_running_classify(a, p->run, nrun);
-    qsort(p->scratch, q, sizeof *p->scratch, queue_cmp);
     acct_planner *pl = acct_planner_new(a, c->s, p->run, nrun);
     for (size_t k = 0; k < q; k++) {
         struct fpol *fp = p->scratch[k]->pol;

@@ -448,6 +448,16 @@ static void queue_remove(sched *s, sched_job *j)
     s->npending--;
 }
 
+sched_job *sched_queue_first(const sched *s)
+{
+    return s->qhead;
+}
+
+sched_job *sched_queue_next(const sched_job *j)
+{
+    return j->state == SCHED_JOB_PENDING ? j->qnext : NULL;
+}
+
 /* New priorities for every pending job: fn returns each job's priority,
  * then the queue is sorted again by the queue order (priority, submit, id,
  * seq: equal keys cannot occur, so the order is total) and relinked.

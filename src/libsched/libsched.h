@@ -190,6 +190,13 @@ int sched_check(const sched *s, const sched_job *job, char *err, size_t errlen);
 /* Policy: give every pending job a new priority (fn's answer, larger runs
  * first) and re-sort the queue. Ties keep submission order. */
 void sched_reprioritize(sched *s, int64_t (*fn)(const sched_job *job, void *arg), void *arg);
+/* The pending queue in queue order (the order of the pass: priority, higher
+ * first, then submit time, id and submission order), read without a copy:
+ * the first pending job, and the one after j; NULL at the end. Held jobs are
+ * in it. Valid until the queue changes (submit, cancel, a pass that starts
+ * jobs, sched_reprioritize). O(1) each. */
+sched_job *sched_queue_first(const sched *s);
+sched_job *sched_queue_next(const sched_job *j);
 /* Removes a pending job. -1 if it is not pending. */
 int sched_cancel(sched *s, sched_job *job);
 /* Recovery: put a job back as running on the given nodes since `start`

@@ -296,20 +296,22 @@ static int64_t boost_priority(const sched_job *sj, void *arg)
     return sj->priority;
 }
 
-/* libsched's queue order (src/libsched/cluster.c, queue_before): priority
- * first, then submit time, id and submission order. The gating walks the
- * pending jobs in this order; libsched offers no iterator over its queue,
- * so the simulator sorts its own list the same way. */
-static int queue_cmp(const void *a, const void *b)
+/* The pending set in libsched's queue order (sched_queue_first/next: the
+ * gating and the planner walk the jobs as the pass does). Every job of the
+ * set is in libsched's queue and every queued job in the set (pend_add
+ * follows each sched_submit; pend_remove each start and withdrawal). O(Q). */
+static void pend_in_queue_order(policy *p, const sched *s)
 {
-    const sched_job *x = &(*(sim_job *const *)a)->sj, *y = &(*(sim_job *const *)b)->sj;
-    if (x->priority != y->priority)
-        return x->priority > y->priority ? -1 : 1;
-    if (x->submit != y->submit)
-        return x->submit < y->submit ? -1 : 1;
-    if (x->id != y->id)
-        return x->id < y->id ? -1 : 1;
-    return (x->seq > y->seq) - (x->seq < y->seq);
+    size_t k = 0;
+    for (sched_job *sj = sched_queue_first(s); sj; sj = sched_queue_next(sj)) {
+        sim_job *j = (sim_job *)(void *)sj; /* sj is the first member */
+        if (k == p->npend || p->ppos[j - p->base] < 0)
+            abort(); /* the set and the queue differ: a bug */
+        p->pend[k] = j;
+        p->ppos[j - p->base] = (int32_t)k++;
+    }
+    if (k != p->npend)
+        abort();
 }
 
 static void leave(sim_job *j)
@@ -349,8 +351,8 @@ static int policy_admit(policy *p, sched *s, sim_job *j, int64_t now, sim_acct_r
  * recomputed when calc_period has passed since the last time (0: at every
  * instant): O(N log N) for the N nodes of the account tree plus
  * O(Q log Q) for the Q pending jobs (sched_reprioritize's sort); (2) when
- * the center has QOS limits or allocations, the pending jobs are sorted in
- * queue order (O(Q log Q)) and gated (acct_gate, O(Q)): a job over a QOS
+ * the center has QOS limits or allocations, the pending jobs are taken in
+ * queue order (O(Q)) and gated (acct_gate, O(Q)): a job over a QOS
  * limit is held for this pass, one whose allocation expired or is used up
  * is withdrawn for good. Jobs arriving between recomputations get their
  * priority at submit, from the last fair-share ranks.
@@ -367,12 +369,9 @@ static void policy_step(policy *p, sched *s, int64_t now, size_t *done)
     }
     if (!p->gating || p->npend == 0)
         return;
-    qsort(p->pend, p->npend, sizeof *p->pend, queue_cmp);
-    for (size_t k = 0; k < p->npend; k++) {
-        size_t idx = (size_t)(p->pend[k] - p->base);
-        p->ppos[idx] = (int32_t)k;
-        p->gate[k] = &p->aj[idx];
-    }
+    pend_in_queue_order(p, s);
+    for (size_t k = 0; k < p->npend; k++)
+        p->gate[k] = &p->aj[p->pend[k] - p->base];
     acct_gate(p->a, p->gate, p->npend, now, p->hold);
     /* backwards: removing k moves an already visited job into k */
     for (size_t k = p->npend; k-- > 0;) {
@@ -425,10 +424,10 @@ static void heap_fix(heap *h)
  * preemptor waits for them at the front of the queue (PREEMPTOR_PRIORITY)
  * so that the GPUs they free are its own. A preemptor still pending when
  * its victims have ended plans again. Cost, only when preemption is on:
- * O(R log R) to classify the R running jobs, O(Q log Q) to sort the queue,
- * the planner's round (acct.h: what does not change within it built once,
- * then a few steps per plan, usually); O(R) to fix the event heap and tell libsched the
- * victims' ends (O(log R) each) when victims were chosen.
+ * O(R log R) to classify the R running jobs, O(Q) to take the queue in
+ * order, the planner's round (acct.h: what does not change within it built
+ * once, then a few steps per plan, usually); O(R) to fix the event heap and
+ * tell libsched the victims' ends (O(log R) each) when victims were chosen.
  */
 static void policy_preempt(policy *p, loop *l, sched *s, int64_t now)
 {
@@ -441,9 +440,7 @@ static void policy_preempt(policy *p, loop *l, sched *s, int64_t now)
         p->run[i] = (acct_running){&r->sj, &p->aj[idx], p->victim[idx], 0};
     }
     acct_running_classify(p->a, p->run, h->n);
-    qsort(p->pend, p->npend, sizeof *p->pend, queue_cmp);
-    for (size_t k = 0; k < p->npend; k++)
-        p->ppos[p->pend[k] - p->base] = (int32_t)k;
+    pend_in_queue_order(p, s);
     int64_t grace = acct_preempt(p->a)->grace;
     int changed = 0;
     acct_planner *pl = acct_planner_new(p->a, s, p->run, h->n);

@@ -1351,6 +1351,55 @@ static void test_span_pool_matches_per_node_path(void **state)
         }
 }
 
+/* sched_queue_first/next: the pending jobs in the pass's order (priority,
+ * then submit time, id, submission order), held jobs included, started and
+ * cancelled ones gone, the new order after sched_reprioritize. */
+static int64_t prio_by_id(const sched_job *j, void *arg)
+{
+    (void)arg;
+    return j->id == 3 ? 10 : 0; /* job 3 first, the rest as before */
+}
+
+static void test_queue_iterator(void **state)
+{
+    (void)state;
+    sched *s = flat_cluster(1, SCHED_FCFS);
+    sched_job j[6];
+    /* id, submit, priority: the queue order is 2 (prio 5), 5 (submit 1, held),
+     * 4 (submit 2), 1 (submit 3), 6 (submit 3, id 6), then 3 (submit 4) */
+    const int64_t submit[6] = {3, 0, 4, 2, 1, 3}, prio[6] = {0, 5, 0, 0, 0, 0};
+    for (int i = 0; i < 6; i++) {
+        job_gpus(&j[i], i + 1, 100, 8);
+        j[i].submit = submit[i];
+        j[i].priority = prio[i];
+    }
+    j[4].held = 1;
+    for (int i = 0; i < 6; i++)
+        submit_ok(s, &j[i]);
+    int64_t want[6] = {2, 5, 4, 1, 6, 3}, n = 0;
+    for (sched_job *q = sched_queue_first(s); q; q = sched_queue_next(q))
+        assert_int_equal(q->id, want[n++]);
+    assert_int_equal(n, 6);
+    /* one 8-GPU node: the pass starts job 2 (the held job 5 is skipped) */
+    rec r = {0};
+    assert_int_equal(sched_pass(s, 10, on_start, &r), 1);
+    assert_int_equal(r.j[0]->id, 2);
+    assert_int_equal(sched_cancel(s, &j[3]), 0); /* job 4 */
+    int64_t want2[4] = {5, 1, 6, 3};
+    n = 0;
+    for (sched_job *q = sched_queue_first(s); q; q = sched_queue_next(q))
+        assert_int_equal(q->id, want2[n++]);
+    assert_int_equal(n, 4);
+    assert_null(sched_queue_next(&j[1])); /* a running job is in no queue */
+    sched_reprioritize(s, prio_by_id, NULL);
+    int64_t want3[4] = {3, 5, 1, 6};
+    n = 0;
+    for (sched_job *q = sched_queue_first(s); q; q = sched_queue_next(q))
+        assert_int_equal(q->id, want3[n++]);
+    assert_int_equal(n, 4);
+    sched_destroy(s);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1376,6 +1425,7 @@ int main(void)
         cmocka_unit_test(test_span_pool_allocations_and_getters),
         cmocka_unit_test(test_span_pool_restore_running),
         cmocka_unit_test(test_span_pool_matches_per_node_path),
+        cmocka_unit_test(test_queue_iterator),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
