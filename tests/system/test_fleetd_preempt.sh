@@ -18,6 +18,7 @@
 # Needs root (jobs run as two users).
 source "$(dirname "$0")/common.sh"
 source "$(dirname "$0")/agent_common.sh"
+source "$(dirname "$0")/preempt_common.sh"
 if [ "$(id -u)" -ne 0 ]; then
     echo "skip: needs root (jobs run as two other users)"
     finish
@@ -25,31 +26,12 @@ fi
 GRACE=6
 
 agent_cluster 3
-cat >"$TMP/center.yaml" <<EOF
-center: test
-priority: {calc_period: 0s}
-accounts:
-  - name: fm
-    projects: [{name: llm}]
-  - name: startup
-    projects: [{name: vis}]
-users:
-  - {name: nobody, uid: 65534, projects: [llm]}
-  - {name: u4321, uid: 4321, projects: [vis]}
-guarantees:
-  - {account: llm, pool: gpu, gpus: 16}
-preemption: {grace: ${GRACE}s, signal: SIGUSR1}
-EOF
+preempt_center "$GRACE"
 start_fleetd --center "$TMP/center.yaml"
 start_agent --emulate 3
 wait_nodes_up 3 || finish
-W=$TMP/work
-mkdir -p "$W"
-chmod 755 "$TMP"
-chmod 777 "$W"
-cd "$W" || exit 1
+preempt_workdir
 
-as() { local u=$1; shift; setpriv --reuid="$u" --regid="$u" --clear-groups "$@"; }
 cat >v1.sh <<'EOF'
 #!/bin/bash
 trap 'echo signalled >"sig.$FLEET_JOB_ID"' USR1 TERM
@@ -66,10 +48,6 @@ trap 'echo "checkpoint of run $FLEET_RESTART_COUNT" >"ckpt.$FLEET_JOB_ID"; exit 
 while :; do sleep 0.2; done
 EOF
 chmod 755 v1.sh v2.sh v3.sh
-sub() { # user, args...: the job id
-    local u=$1; shift
-    as "$u" "$FLEET" submit --parsable -G 8 -t 10m -o /dev/null "$@"
-}
 
 v1=$(sub 4321 v1.sh) || fail "submit v1"
 wait_state "$v1" running || finish

@@ -20,6 +20,7 @@
 # Needs root (jobs run as two users).
 source "$(dirname "$0")/common.sh"
 source "$(dirname "$0")/agent_common.sh"
+source "$(dirname "$0")/preempt_common.sh"
 if [ "$(id -u)" -ne 0 ]; then
     echo "skip: needs root (jobs run as two other users)"
     finish
@@ -27,10 +28,8 @@ fi
 MODE=${2:-sqlite}
 GRACE=8
 STORE_ARGS=()
-# node names of this test alone (and of this mode): the agent names a job's
-# cgroup NODE_JOB.RUN, machine-wide, so that a job of another agent on a
-# node of the same name (another test, or the SQLite run still killing its
-# jobs) would share it, and its kill
+# node names of this test alone (and of this mode): its logs and jobs are
+# told apart from another test's (or the SQLite run's, still killing its jobs)
 PREFIX=rsq
 if [ "$MODE" = pg ]; then
     STORE_ARGS=(--postgres "$GPUFLEET_PG_DSN")
@@ -43,31 +42,12 @@ if [ "$MODE" = pg ]; then
 fi
 
 agent_cluster 3 "$PREFIX"
-cat >"$TMP/center.yaml" <<EOF
-center: test
-priority: {calc_period: 0s}
-accounts:
-  - name: fm
-    projects: [{name: llm}]
-  - name: startup
-    projects: [{name: vis}]
-users:
-  - {name: nobody, uid: 65534, projects: [llm]}
-  - {name: u4321, uid: 4321, projects: [vis]}
-guarantees:
-  - {account: llm, pool: gpu, gpus: 16}
-preemption: {grace: ${GRACE}s, signal: SIGUSR1}
-EOF
+preempt_center "$GRACE"
 start_fleetd --center "$TMP/center.yaml" "${STORE_ARGS[@]}"
 start_agent --emulate 3 --name "$PREFIX"
 wait_nodes_up 3 || finish
-W=$TMP/work
-mkdir -p "$W"
-chmod 755 "$TMP"
-chmod 777 "$W"
-cd "$W" || exit 1
+preempt_workdir
 
-as() { local u=$1; shift; setpriv --reuid="$u" --regid="$u" --clear-groups "$@"; }
 cat >noting.sh <<'EOF'
 #!/bin/bash
 trap 'echo signalled >"sig.$FLEET_JOB_ID"' USR1 TERM
@@ -79,10 +59,6 @@ trap 'echo "ignored in run $FLEET_RESTART_COUNT" >"sig.$FLEET_JOB_ID"' USR1
 while :; do sleep 0.2; done
 EOF
 chmod 755 noting.sh ignoring.sh
-sub() { # user, args...: the job id
-    local u=$1; shift
-    as "$u" "$FLEET" submit --parsable -G 8 -t 10m -o /dev/null "$@"
-}
 
 b1=$(sub 4321 noting.sh) || fail "submit b1"
 wait_state "$b1" running || finish
