@@ -74,27 +74,35 @@ static void usage_usage(FILE *f)
             "usage: fleet usage [--by tier|org|project|user] [--since T] [--until T]\n"
             "                   [--json | --csv]\n"
             "\n"
-            "GPU usage from the accounting records of finished job runs, per group:\n"
-            "jobs, GPU-hours, and charged GPU-hours (GPU-hours x the pool's charge\n"
-            "rate); then each allocation with what it grants, what is used, what the\n"
-            "pending and running jobs reserve, and what is left. Users see their own\n"
-            "projects; operators see everything.\n"
+            "GPU usage per group from the accounting records of finished job runs and\n"
+            "from the runs still running, up to now: jobs, runs, GPU-hours, and charged\n"
+            "GPU-hours (GPU-hours x the pool's charge rate), and in RUNNING and\n"
+            "RUNNING-GPU-HOURS the runs still running and their part of the GPU-hours;\n"
+            "then each allocation with what it grants, what is used, what the pending\n"
+            "and running jobs reserve, and what is left. Users see their own projects;\n"
+            "operators see everything.\n"
             "\n"
             "      --by KEY            group by tier, org, project (default) or user\n"
             "      --since T           runs that ended at or after T (Unix seconds or a UTC\n"
-            "                          date: 2025-03-01, 2025-03-01T12:00:00Z)\n"
-            "      --until T           runs that ended before T\n"
+            "                          date: 2025-03-01, 2025-03-01T12:00:00Z); of a\n"
+            "                          running run, its part after T\n"
+            "      --until T           runs that ended before T; of a running run, its\n"
+            "                          part before T\n"
             "      --json              fleetd's JSON, unchanged\n"
             "      --csv               the groups as CSV (with the first allocation of\n"
-            "                          each project)\n"
+            "                          each project; the running columns last)\n"
             "%s",
             fleet_conn_help);
 }
 
+/* New columns go last (scripts read the others by position); ALLOCATIONS
+ * only by project. */
 static const table_col usage_cols[] = {
-    {"GROUP", 32, 0}, {"JOBS", 0, 1}, {"RUNS", 0, 1}, {"GPU-HOURS", 0, 1},
-    {"CHARGED", 0, 1}, {"ALLOCATIONS", 0, 0},
+    {"GROUP", 32, 0},       {"JOBS", 0, 1},    {"RUNS", 0, 1},
+    {"GPU-HOURS", 0, 1},    {"CHARGED", 0, 1}, {"ALLOCATIONS", 0, 0},
+    {"RUNNING", 0, 1},      {"RUNNING-GPU-HOURS", 0, 1},
 };
+enum { USAGE_NCOLS = sizeof usage_cols / sizeof usage_cols[0] };
 
 static const table_col alloc_cols[] = {
     {"ALLOCATION", 24, 0}, {"ACCOUNT", 20, 0}, {"POOLS", 16, 0}, {"START", 0, 0},
@@ -153,31 +161,45 @@ static void print_usage_table(const json_t *o)
     snprintf(title, sizeof title, "%s", jstr(o, "by"));
     for (char *p = title; *p; p++)
         *p = (char)(*p >= 'a' && *p <= 'z' ? *p - 32 : *p);
-    table_col cols[6];
-    memcpy(cols, usage_cols, sizeof cols);
+    table_col cols[USAGE_NCOLS];
+    int projects = strcmp(jstr(o, "by"), "project") == 0, ncols = 0;
+    for (int k = 0; k < USAGE_NCOLS; k++)
+        if (projects || strcmp(usage_cols[k].title, "ALLOCATIONS") != 0)
+            cols[ncols++] = usage_cols[k];
     cols[0].title = title;
-    int ncols = strcmp(jstr(o, "by"), "project") == 0 ? 6 : 5;
     table t;
     table_init(&t, cols, ncols, stdout);
     size_t i;
     const json_t *g;
-    double jobs = 0, gh = 0, ch = 0;
+    double jobs = 0, gh = 0, ch = 0, rn = 0, rh = 0;
     json_array_foreach(groups, i, g)
     {
-        char nj[32], nr[32], h[32], c[32], an[256];
+        char nj[32], nr[32], h[32], c[32], an[256], nrun[32], hrun[32];
         snprintf(nj, sizeof nj, "%" PRId64, jint(g, "jobs"));
         snprintf(nr, sizeof nr, "%" PRId64, jint(g, "runs"));
         fmt_num(jnum(g, "gpu_hours"), h, sizeof h);
         fmt_num(jnum(g, "charged_gpu_hours"), c, sizeof c);
         alloc_names(g, an, sizeof an);
-        const char *cells[] = {jstr(g, "name"), nj, nr, h, c, an};
+        snprintf(nrun, sizeof nrun, "%" PRId64, jint(g, "running_runs"));
+        fmt_num(jnum(g, "running_gpu_hours"), hrun, sizeof hrun);
+        const char *cells[USAGE_NCOLS] = {jstr(g, "name"), nj, nr, h, c, an, nrun, hrun};
+        if (!projects)
+            memmove(&cells[5], &cells[6], 2 * sizeof cells[0]); /* no ALLOCATIONS */
         table_row(&t, cells);
         jobs += (double)jint(g, "jobs");
         gh += jnum(g, "gpu_hours");
         ch += jnum(g, "charged_gpu_hours");
+        rn += (double)jint(g, "running_runs");
+        rh += jnum(g, "running_gpu_hours");
     }
     table_end(&t);
-    printf("total: %.0f jobs, %.2f GPU-hours, %.2f charged\n", jobs, gh, ch);
+    /* the running part only when there is one: the line stays as it was */
+    if (rn > 0)
+        printf("total: %.0f jobs, %.2f GPU-hours, %.2f charged (running: %.0f run%s, %.2f "
+               "GPU-hours)\n",
+               jobs, gh, ch, rn, rn == 1 ? "" : "s", rh);
+    else
+        printf("total: %.0f jobs, %.2f GPU-hours, %.2f charged\n", jobs, gh, ch);
     if (json_array_size(allocs) == 0)
         return;
     putchar('\n');
@@ -206,8 +228,10 @@ static void print_usage_csv(const json_t *o)
     const json_t *groups = json_object_get(o, "groups");
     const json_t *allocs = json_object_get(o, "allocations");
     int projects = strcmp(jstr(o, "by"), "project") == 0;
-    printf("%s,jobs,runs,gpu_hours,charged_gpu_hours%s\n", jstr(o, "by"),
-           projects ? ",allocation,granted,used,reserved,left" : "");
+    /* new columns go last: scripts read the others by position */
+    printf("%s,jobs,runs,gpu_hours,charged_gpu_hours%s,running_runs,running_gpu_hours,"
+           "running_charged_gpu_hours\n",
+           jstr(o, "by"), projects ? ",allocation,granted,used,reserved,left" : "");
     size_t i;
     const json_t *g;
     json_array_foreach(groups, i, g)
@@ -221,24 +245,28 @@ static void print_usage_csv(const json_t *o)
         csv_field(nj, 0);
         csv_field(nr, 0);
         csv_field(h, 0);
-        csv_field(c, !projects);
-        if (!projects)
-            continue;
-        const json_t *names = json_object_get(g, "allocations");
-        const json_t *a = json_array_size(names)
-                              ? find_alloc(allocs, json_string_value(json_array_get(names, 0)))
-                              : NULL;
-        if (!a) {
-            fputs(",,,,\n", stdout);
-            continue;
+        csv_field(c, 0);
+        if (projects) {
+            const json_t *names = json_object_get(g, "allocations");
+            const json_t *a =
+                json_array_size(names)
+                    ? find_alloc(allocs, json_string_value(json_array_get(names, 0)))
+                    : NULL;
+            char v[4][40] = {"", "", "", ""};
+            static const char *const keys[4] = {"gpu_hours", "used", "reserved", "left"};
+            for (int k = 0; a && k < 4; k++)
+                snprintf(v[k], sizeof v[k], "%.6f", jnum(a, keys[k]));
+            csv_field(a ? jstr(a, "name") : "", 0);
+            for (int k = 0; k < 4; k++)
+                csv_field(v[k], 0);
         }
-        char v[4][40];
-        static const char *const keys[4] = {"gpu_hours", "used", "reserved", "left"};
-        for (int k = 0; k < 4; k++)
-            snprintf(v[k], sizeof v[k], "%.6f", jnum(a, keys[k]));
-        csv_field(jstr(a, "name"), 0);
-        for (int k = 0; k < 4; k++)
-            csv_field(v[k], k == 3);
+        char rr[32], rh[40], rc[40];
+        snprintf(rr, sizeof rr, "%" PRId64, jint(g, "running_runs"));
+        snprintf(rh, sizeof rh, "%.6f", jnum(g, "running_gpu_hours"));
+        snprintf(rc, sizeof rc, "%.6f", jnum(g, "running_charged_gpu_hours"));
+        csv_field(rr, 0);
+        csv_field(rh, 0);
+        csv_field(rc, 1);
     }
 }
 

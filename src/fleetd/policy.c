@@ -1574,8 +1574,8 @@ void policy_after_pass(ctl *c, int64_t now)
     }
 }
 
-/* Queues the accounting record of a run that ends now. */
-static void push_record(ctl *c, const fjob *j, int state, int exit_code, int64_t now)
+void policy_run_record(ctl *c, const fjob *j, int state, int exit_code, int64_t end,
+                       store_usage *out)
 {
     struct policy *p = c->pol;
     store_usage u;
@@ -1607,16 +1607,23 @@ static void push_record(ctl *c, const fjob *j, int state, int exit_code, int64_t
     snprintf(u.nodelist, sizeof u.nodelist, "%s", j->nodelist ? j->nodelist : "");
     u.submit_time = j->submit_time;
     u.start_time = j->start_time;
-    u.end_time = now > j->start_time ? now : j->start_time;
+    u.end_time = end > j->start_time ? end : j->start_time;
     u.exit_code = exit_code;
     u.gpu_seconds = (int64_t)u.gpus * (u.end_time - u.start_time);
     u.rate = pool_rate(p, pool);
     u.charge = (double)u.gpu_seconds * u.rate;
+    *out = u;
+}
+
+/* Queues the accounting record of a run that ends now. */
+static void push_record(ctl *c, const fjob *j, int state, int exit_code, int64_t now)
+{
+    struct policy *p = c->pol;
     if (p->nrecs == p->caprecs) {
         p->caprecs = p->caprecs ? 2 * p->caprecs : 64;
         p->recs = xrealloc(p->recs, p->caprecs * sizeof *p->recs);
     }
-    p->recs[p->nrecs++] = u;
+    policy_run_record(c, j, state, exit_code, now, &p->recs[p->nrecs++]);
 }
 
 void policy_job_ending(ctl *c, fjob *j, int state, int exit_code, int64_t now)

@@ -2,7 +2,8 @@
  * policy_api.c: the routes of the center's policy and of accounting.
  *
  *   GET  /v1/usage               usage per tier, org, project or user from the
- *                                accounting records, and allocations' ledgers
+ *                                accounting records and the running jobs, and
+ *                                allocations' ledgers
  *   GET  /v1/admin/accounts      the tree, fair share, users, QOS, allocations
  *   POST /v1/admin/reload        re-read the center file
  *   POST /v1/admin/members       a membership, through the admin log
@@ -50,10 +51,14 @@ static void reply_json(http_req *r, unsigned status, jsonw *w)
 enum { BY_TIER, BY_ORG, BY_PROJECT, BY_USER };
 static const char *const by_names[] = {"tier", "org", "project", "user"};
 
+/* A group's sums; the running_* part (runs still running, up to now) is
+ * also counted in jobs, runs, gpu_seconds and charge. */
 typedef struct ugroup {
     char name[64];
     int64_t jobs, runs;
     double gpu_seconds, charge;
+    int64_t running;
+    double running_gpu_seconds, running_charge;
 } ugroup;
 
 /* Groups by name: an open-addressing table over a growing array. */
@@ -116,7 +121,10 @@ typedef struct usage_ctx {
     ugroups g;
 } usage_ctx;
 
-/* Loader callback: a record the caller may see is added to its group. */
+/* Loader callback: a record the caller may see is added to its group. A
+ * record of state STORE_RUNNING is a running run's part in the window
+ * (running_part): it counts as a run and a job (the job's current run),
+ * and in the group's running sums too. */
 static int usage_cb(const store_usage *u, void *arg)
 {
     usage_ctx *x = arg;
@@ -132,7 +140,54 @@ static int usage_cb(const store_usage *u, void *arg)
     g->jobs += u->state != STORE_REQUEUED;
     g->gpu_seconds += (double)u->gpu_seconds;
     g->charge += u->charge;
+    if (u->state == STORE_RUNNING) {
+        g->running++;
+        g->running_gpu_seconds += (double)u->gpu_seconds;
+        g->running_charge += u->charge;
+    }
     return 0;
+}
+
+/* The part of running job j's run inside [since, min(until, now)), as the
+ * record its run would become (policy_run_record; state STORE_RUNNING,
+ * end_time the end of the part, GPU-seconds and charge of the part only).
+ * 1 when the run counts in the window: it started before until and since
+ * is not after now (a run that started this second counts with 0 GPU-s);
+ * else 0. */
+static int running_part(ctl *c, const fjob *j, int64_t since, int64_t until, int64_t now,
+                        store_usage *u)
+{
+    int64_t end = now > j->start_time ? now : j->start_time; /* as push_record */
+    int64_t lo = since > j->start_time ? since : j->start_time;
+    int64_t hi = until < end ? until : end;
+    if (lo >= until || lo > hi)
+        return 0;
+    policy_run_record(c, j, STORE_RUNNING, -1, hi, u);
+    u->gpu_seconds = (int64_t)u->gpus * (hi - lo); /* the part in the window */
+    u->charge = (double)u->gpu_seconds * u->rate;
+    return 1;
+}
+
+/* Adds to x what the store does not hold yet: the records waiting for the
+ * next commit whose run ended in [since, until), then the running jobs'
+ * parts in the window. A run is in exactly one place at a time (running in
+ * memory, a record waiting for the commit, or a stored record: a run's end
+ * moves it from the first to the second in one step, the commit from the
+ * second to the third), so none is counted twice or missed. O(records
+ * waiting + jobs in memory). */
+static void usage_live(ctl *c, usage_ctx *x, int64_t since, int64_t until, int64_t now)
+{
+    const store_usage *recs;
+    size_t nrecs = policy_usage_pending(c, &recs);
+    for (size_t i = 0; i < nrecs; i++)
+        if (recs[i].end_time >= since && recs[i].end_time < until)
+            usage_cb(&recs[i], x);
+    store_usage u;
+    for (size_t i = 0; c->pol && i < c->nall; i++) {
+        const fjob *j = c->all[i];
+        if (j->state == FJOB_RUNNING && running_part(c, j, since, until, now, &u))
+            usage_cb(&u, x);
+    }
 }
 
 /* Orders groups by name. */
@@ -204,6 +259,23 @@ static void alloc_fields(const acct_center *a, jsonw *w, int i, int64_t now)
     jsonw_kv_bool(w, "exhausted", l.exhausted);
 }
 
+/* The sums of a group (schema UsageSums). */
+static void group_fields(jsonw *w, const ugroup *g)
+{
+    jsonw_kv_int(w, "jobs", g->jobs);
+    jsonw_kv_int(w, "runs", g->runs);
+    pol_kv_num(w, "gpu_hours", g->gpu_seconds / 3600.0);
+    pol_kv_num(w, "charged_gpu_hours", g->charge / 3600.0);
+    jsonw_kv_int(w, "running_runs", g->running);
+    pol_kv_num(w, "running_gpu_hours", g->running_gpu_seconds / 3600.0);
+    pol_kv_num(w, "running_charged_gpu_hours", g->running_charge / 3600.0);
+}
+
+/* GET /v1/usage: per group, the records whose run ended in [since, until)
+ * (stored, or waiting for the commit), plus each running run's part inside
+ * [since, min(until, now)) (usage_live), each only if the caller may see it
+ * (usage_cb); then the allocations' ledgers. Cost: the store's read of the
+ * window, O(jobs in memory), O(G log G) for G groups. */
 void policy_route_usage(ctl *c, http_req *r, const char *arg)
 {
     (void)arg;
@@ -255,6 +327,7 @@ void policy_route_usage(ctl *c, http_req *r, const char *arg)
         free(x.g.slot);
         return;
     }
+    usage_live(c, &x, since, until, now);
     /* projects with allocations show even without runs in the window */
     if (a && x.by == BY_PROJECT) {
         for (int i = 0; i < acct_alloc_count(a); i++) {
@@ -279,16 +352,23 @@ void policy_route_usage(ctl *c, http_req *r, const char *arg)
     else
         jsonw_kv_null(&w, "until");
     jsonw_kv_bool(&w, "all", x.all);
+    jsonw_kv_int(&w, "as_of", now);
+    ugroup total;
+    memset(&total, 0, sizeof total);
     jsonw_key(&w, "groups");
     jsonw_arr_open(&w);
     for (size_t i = 0; i < x.g.n; i++) {
         const ugroup *g = &x.g.v[i];
         jsonw_obj_open(&w);
         jsonw_kv_str(&w, "name", g->name);
-        jsonw_kv_int(&w, "jobs", g->jobs);
-        jsonw_kv_int(&w, "runs", g->runs);
-        pol_kv_num(&w, "gpu_hours", g->gpu_seconds / 3600.0);
-        pol_kv_num(&w, "charged_gpu_hours", g->charge / 3600.0);
+        group_fields(&w, g);
+        total.jobs += g->jobs;
+        total.runs += g->runs;
+        total.gpu_seconds += g->gpu_seconds;
+        total.charge += g->charge;
+        total.running += g->running;
+        total.running_gpu_seconds += g->running_gpu_seconds;
+        total.running_charge += g->running_charge;
         if (a && x.by == BY_PROJECT) {
             /* the allocations the project draws on: its own and those above it */
             int n = acct_account_find(a, g->name);
@@ -305,6 +385,10 @@ void policy_route_usage(ctl *c, http_req *r, const char *arg)
         jsonw_obj_close(&w);
     }
     jsonw_arr_close(&w);
+    jsonw_key(&w, "total");
+    jsonw_obj_open(&w);
+    group_fields(&w, &total);
+    jsonw_obj_close(&w);
     jsonw_key(&w, "allocations");
     jsonw_arr_open(&w);
     for (int i = 0; a && i < acct_alloc_count(a); i++) {

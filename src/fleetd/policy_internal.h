@@ -92,5 +92,12 @@ acct_center *pol_make_center(ctl *c, const char *buf, size_t len, const admin_en
 int pol_rebuild(ctl *c, acct_center *na, int64_t now, char *err, size_t errlen);
 /* Appends an entry to the in-memory admin log (a store_admin_fn). */
 int pol_admin_entry_add(int64_t seq, int64_t at, const char *kind, const char *body, void *arg);
+/* The accounting record of j's current run ending at `end` (its start if
+ * earlier): who, project and its tier and organization, QOS, pool, the
+ * allocation it drew on, GPUs, nodes, times, GPU-seconds and the charge at
+ * the pool's rate. push_record queues it when the run ends; the usage route
+ * counts a running job's part with it. */
+void policy_run_record(ctl *c, const fjob *j, int state, int exit_code, int64_t end,
+                       store_usage *out);
 
 #endif

@@ -8,7 +8,8 @@
 #   - an exhausted allocation stops new starts (reason allocation) and
 #     refuses new jobs, and never kills the running one;
 #   - fleet usage matches the jobs that ran (GPU-seconds x the pool's rate,
-#     computed here from fleet history);
+#     computed here from fleet history) besides its running part (running
+#     jobs in the report: test_fleetd_usage_running.sh);
 #   - usage, fair share and allocations survive a restart;
 #   - fleet admin reload refuses a bad file (FILE:LINE: field) and keeps the
 #     old center; a user sees only their own projects' usage;
@@ -298,12 +299,19 @@ for j in json.load(open(t + "/h.json"))["jobs"]:
         w[1] += j["gpu_seconds"] / 3600
         w[2] += j["gpu_seconds"] * r / 3600
 for by in want:
+    # A (pe, root) still runs: fleet history has the finished jobs, the
+    # report their records and, apart, the running part
     got = {g["name"]: g for g in json.load(open(f"{t}/u-{by}.json"))["groups"]}
+    running = {"project": "pe", "user": "root", "tier": "startup", "org": "-"}[by]
+    for k, g in got.items():
+        assert g["running_runs"] == (k == running), (by, k, g)
+        assert (g["running_gpu_hours"] > 0) == (k == running), (by, k, g)
     for k, (n, gh, ch) in want[by].items():
         g = got[k]
-        assert g["jobs"] == n, (by, k, g, n)
-        assert abs(g["gpu_hours"] - gh) < 1e-6 and abs(g["charged_gpu_hours"] - ch) < 1e-6, (by, k, g, gh, ch)
-    extra = {k for k in got if k not in want[by] and got[k]["jobs"]}
+        assert g["jobs"] - g["running_runs"] == n, (by, k, g, n)
+        assert abs(g["gpu_hours"] - g["running_gpu_hours"] - gh) < 1e-6, (by, k, g, gh)
+        assert abs(g["charged_gpu_hours"] - g["running_charged_gpu_hours"] - ch) < 1e-6, (by, k, g, ch)
+    extra = {k for k in got if k not in want[by] and got[k]["jobs"] - got[k]["running_runs"]}
     assert not extra, (by, extra)
 assert sum(w[2] for w in want["project"].values()) > 0
 PY
@@ -313,8 +321,9 @@ PY
 expect_rc "a bad --since" 1 "^fleet usage: since: a time: Unix seconds or a UTC date .*got \"yesterday\"$" \
     "$FLEET" usage --since yesterday
 "$FLEET" usage --csv >"$TMP/u.csv"
-head -n 1 "$TMP/u.csv" | grep -qx "project,jobs,runs,gpu_hours,charged_gpu_hours,allocation,granted,used,reserved,left" &&
-    grep -Eq "^p1,0,0,0.000000,0.000000,spring,12.500000,0.000000,0.000000,12.500000$" "$TMP/u.csv" &&
+head -n 1 "$TMP/u.csv" | grep -qx "project,jobs,runs,gpu_hours,charged_gpu_hours,allocation,granted,used,reserved,left,running_runs,running_gpu_hours,running_charged_gpu_hours" &&
+    grep -Eq "^p1,0,0,0.000000,0.000000,spring,12.500000,0.000000,0.000000,12.500000,0,0.000000,0.000000$" "$TMP/u.csv" &&
+    grep -Eq "^pe,1,1,[0-9.]+,[0-9.]+,tiny,0.050000,[0-9.]+,[0-9.]+,-?[0-9.]+,1,[0-9.]+,[0-9.]+$" "$TMP/u.csv" &&
     ok "fleet usage --csv" || fail "csv: $(cat "$TMP/u.csv")"
 
 # ---- restart: usage, fair share and allocations survive -----------------------------------
@@ -328,7 +337,15 @@ python3 - "$TMP" <<'PY' && ok "usage and fair share survive a restart" || fail "
 import json, sys
 t = sys.argv[1]
 u1, u2 = json.load(open(t + "/u1.json")), json.load(open(t + "/u2.json"))
-assert u1["groups"] == u2["groups"], (u1["groups"], u2["groups"])
+# the records are the same; A's running part goes on from its start
+assert [g["name"] for g in u1["groups"]] == [g["name"] for g in u2["groups"]], (u1, u2)
+part = {"jobs": "running_runs", "runs": "running_runs", "gpu_hours": "running_gpu_hours",
+        "charged_gpu_hours": "running_charged_gpu_hours"}
+for g1, g2 in zip(u1["groups"], u2["groups"]):
+    for k, r in part.items():
+        assert abs((g1[k] - g1[r]) - (g2[k] - g2[r])) < 1e-6, (k, g1, g2)
+    assert g1["running_runs"] == g2["running_runs"], (g1, g2)
+    assert g2["running_gpu_hours"] >= g1["running_gpu_hours"], (g1, g2)
 a1 = {a["name"]: a for a in json.load(open(t + "/acc1.json"))["accounts"]}
 a2 = {a["name"]: a for a in json.load(open(t + "/acc2.json"))["accounts"]}
 for p in ("pa", "pb", "p2"):  # nothing of theirs runs: their usage only decays (half-life 7 days)
