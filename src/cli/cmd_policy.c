@@ -10,6 +10,8 @@
  *   fleet admin remove-member USER PROJECT
  *   fleet admin set-allocation NAME [--account A] [--gpu-hours H] [--pools P]
  *                                   [--start T] [--end T]
+ *   fleet admin remove-account NAME
+ *   fleet admin remove-allocation NAME
  *
  * Users see the usage of their own projects; operators see everything and
  * are the only callers of fleet admin. Exit codes: see client.h.
@@ -355,6 +357,8 @@ static void admin_usage(FILE *f)
             "       fleet admin remove-member USER PROJECT\n"
             "       fleet admin set-allocation NAME [--account A] [--gpu-hours H] [--pools P]\n"
             "                                       [--start T] [--end T]\n"
+            "       fleet admin remove-account NAME\n"
+            "       fleet admin remove-allocation NAME\n"
             "       fleet admin reservation add|list|delete ...  (see 'fleet admin reservation --help')\n"
             "\n"
             "The center's accounts, for operators (fleetd --center):\n"
@@ -374,6 +378,11 @@ static void admin_usage(FILE *f)
             "  set-allocation  create or change the allocation NAME (a new one needs\n"
             "                  --account and --gpu-hours; times: Unix seconds or UTC dates;\n"
             "                  --pools \"\" for any pool)\n"
+            "  remove-account  remove the account NAME with its memberships (refused while\n"
+            "                  it has sub-accounts, allocations or guarantees, or running\n"
+            "                  or pending jobs are charged to it: cancel them first)\n"
+            "  remove-allocation  remove the allocation NAME (refused while running or\n"
+            "                  pending jobs draw on it); its usage records stay\n"
             "Changes made here are stored and applied over the center file at every\n"
             "restart and reload.\n"
             "%s",
@@ -556,7 +565,8 @@ int cmd_admin(int argc, char **argv)
     const char *op = ops[0];
     if (!op) {
         fprintf(stderr, "%s: a subcommand is required: accounts, reload, set-account, "
-                        "add-member, remove-member, set-allocation (see '%s --help')\n", cmd,
+                        "add-member, remove-member, set-allocation, remove-account, "
+                        "remove-allocation (see '%s --help')\n", cmd,
                 cmd);
         goto out;
     }
@@ -584,15 +594,28 @@ int cmd_admin(int argc, char **argv)
         need = 2;
         if (nops == 2)
             json_object_set_new(body, "name", json_string(ops[1]));
+    } else if (strcmp(op, "remove-account") == 0 || strcmp(op, "remove-allocation") == 0) {
+        /* a removal is the set route's body with "remove": true */
+        path = op[9] == 'c' ? "/v1/admin/accounts" : "/v1/admin/allocations";
+        need = 2;
+        if (json_object_size(body) > 0) {
+            fprintf(stderr, "%s %s: takes no options but --json\n", cmd, op);
+            goto out;
+        }
+        if (nops == 2) {
+            json_object_set_new(body, "name", json_string(ops[1]));
+            json_object_set_new(body, "remove", json_true());
+        }
     } else {
         fprintf(stderr, "%s: unknown subcommand \"%s\" (accounts, reload, set-account, "
-                        "add-member, remove-member, set-allocation)\n", cmd, op);
+                        "add-member, remove-member, set-allocation, remove-account, "
+                        "remove-allocation)\n", cmd, op);
         goto out;
     }
     if (nops != need) {
         fprintf(stderr, "%s %s: %s (see '%s --help')\n", cmd, op,
                 need == 1 ? "takes no argument"
-                : need == 2 ? (strcmp(op, "set-account") == 0 ? "the account's NAME is required"
+                : need == 2 ? (strstr(op, "-account") ? "the account's NAME is required"
                                             : "the allocation's NAME is required")
                             : "USER and PROJECT are required",
                 cmd);
@@ -619,6 +642,10 @@ int cmd_admin(int argc, char **argv)
         printf("User %s is no longer a member of project %s\n", ops[1], ops[2]);
     else if (rc == 0 && strcmp(op, "set-account") == 0)
         printf("Account %s set\n", ops[1]);
+    else if (rc == 0 && strcmp(op, "remove-account") == 0)
+        printf("Account %s removed\n", ops[1]);
+    else if (rc == 0 && strcmp(op, "remove-allocation") == 0)
+        printf("Allocation %s removed\n", ops[1]);
     else if (rc == 0)
         printf("Allocation %s set\n", ops[1]);
     json_decref(ans);

@@ -490,6 +490,158 @@ static int apply_unmember(center_desc *cd, json_t *o, int *found, char *field, s
     return 0;
 }
 
+/* The name of an "unaccount" or "unallocation" entry (NULL if absent). */
+static const char *entry_name(json_t *o)
+{
+    return json_string_value(json_object_get(o, "name"));
+}
+
+/* Drops user u of a description (it has no membership left): the indexes
+ * of later users shift down in the memberships and reservations. O(U + M +
+ * R). */
+static void desc_drop_user(center_desc *cd, int32_t u)
+{
+    memmove(&cd->users[u], &cd->users[u + 1], (cd->nusers - u - 1) * sizeof *cd->users);
+    cd->nusers--;
+    for (size_t i = 0; i < cd->nmembers; i++)
+        cd->members[i].user -= cd->members[i].user > u;
+    for (size_t i = 0; i < cd->nresvs; i++)
+        for (size_t k = 0; k < cd->resvs[i].nusers; k++)
+            cd->resvs[i].users[k] -= cd->resvs[i].users[k] > u;
+}
+
+/* Applies an "unaccount" entry to a description: the account is removed
+ * with its memberships. It must have no sub-accounts, allocations or
+ * guarantees and no reservation of the file may name it. A user whose
+ * default it was gets another of its projects; one left with none is
+ * dropped (it may not be named by a reservation). Later accounts' indexes
+ * shift down. 0 or -1 with the field at fault. O(A + U + M + R). */
+static int apply_unaccount(center_desc *cd, json_t *o, char *field, size_t fieldlen, char *err,
+                           size_t errlen)
+{
+    static const char *const keys[] = {"name"};
+    if (known_keys(o, keys, 1, "name", field, fieldlen, err, errlen))
+        return -1;
+    const char *name = entry_name(o);
+    snprintf(field, fieldlen, "name");
+    if (!name || !*name) {
+        snprintf(err, errlen, "name: the account's name is required");
+        return -1;
+    }
+    int32_t x = desc_account(cd, name);
+    if (x == -1) {
+        snprintf(err, errlen, "name: %s is the center itself", name);
+        return -1;
+    }
+    if (x == -2) {
+        snprintf(err, errlen, "name: no account \"%s\" in the center", name);
+        return -1;
+    }
+    for (size_t i = 0; i < cd->naccounts; i++)
+        if (cd->accounts[i].parent == x) {
+            snprintf(err, errlen, "name: account %s has sub-accounts (%s): remove them first",
+                     name, cd->accounts[i].name);
+            return -1;
+        }
+    for (size_t i = 0; i < cd->nallocs; i++)
+        if (cd->allocs[i].account == x) {
+            snprintf(err, errlen, "name: account %s holds allocation %s: remove allocation %s "
+                                  "first", name, cd->allocs[i].name, cd->allocs[i].name);
+            return -1;
+        }
+    for (size_t i = 0; i < cd->nguarantees; i++)
+        if (cd->guarantees[i].account == x) {
+            snprintf(err, errlen, "name: account %s holds a guarantee in pool %s: guarantees are "
+                                  "the center file's: edit the center file", name,
+                     cd->guarantees[i].pool);
+            return -1;
+        }
+    for (size_t i = 0; i < cd->nresvs; i++)
+        for (size_t k = 0; k < cd->resvs[i].naccounts; k++)
+            if (cd->resvs[i].accounts[k] == x) {
+                snprintf(err, errlen, "name: reservation %s of the center file names account %s: "
+                                      "edit the center file", cd->resvs[i].name, name);
+                return -1;
+            }
+    /* users that would be left with no project: none may be in a reservation */
+    for (size_t u = 0; u < cd->nusers; u++) {
+        int in = 0, other = 0;
+        for (size_t i = 0; i < cd->nmembers; i++)
+            if (cd->members[i].user == (int32_t)u) {
+                in |= cd->members[i].project == x;
+                other |= cd->members[i].project != x;
+            }
+        for (size_t i = 0; in && !other && i < cd->nresvs; i++)
+            for (size_t k = 0; k < cd->resvs[i].nusers; k++)
+                if (cd->resvs[i].users[k] == (int32_t)u) {
+                    snprintf(err, errlen, "name: user %s would have no project left and "
+                                          "reservation %s of the center file names it: edit "
+                                          "the center file", cd->users[u].name, cd->resvs[i].name);
+                    return -1;
+                }
+    }
+    size_t n = 0;
+    for (size_t i = 0; i < cd->nmembers; i++)
+        if (cd->members[i].project != x)
+            cd->members[n++] = cd->members[i];
+    cd->nmembers = n;
+    for (size_t u = cd->nusers; u-- > 0;) {
+        if (cd->users[u].default_project != x)
+            continue;
+        cd->users[u].default_project = -1;
+        for (size_t i = 0; i < cd->nmembers; i++)
+            if (cd->members[i].user == (int32_t)u) {
+                cd->users[u].default_project = cd->members[i].project;
+                break;
+            }
+        if (cd->users[u].default_project < 0)
+            desc_drop_user(cd, (int32_t)u);
+    }
+    memmove(&cd->accounts[x], &cd->accounts[x + 1],
+            (cd->naccounts - x - 1) * sizeof *cd->accounts);
+    cd->naccounts--;
+    for (size_t i = 0; i < cd->naccounts; i++)
+        cd->accounts[i].parent -= cd->accounts[i].parent > x;
+    for (size_t i = 0; i < cd->nusers; i++)
+        cd->users[i].default_project -= cd->users[i].default_project > x;
+    for (size_t i = 0; i < cd->nmembers; i++)
+        cd->members[i].project -= cd->members[i].project > x;
+    for (size_t i = 0; i < cd->nallocs; i++)
+        cd->allocs[i].account -= cd->allocs[i].account > x;
+    for (size_t i = 0; i < cd->nguarantees; i++)
+        cd->guarantees[i].account -= cd->guarantees[i].account > x;
+    for (size_t i = 0; i < cd->nresvs; i++)
+        for (size_t k = 0; k < cd->resvs[i].naccounts; k++)
+            cd->resvs[i].accounts[k] -= cd->resvs[i].accounts[k] > x;
+    return 0;
+}
+
+/* Applies an "unallocation" entry to a description: the allocation of that
+ * name is removed (its usage records stay). 0 or -1 with the field at
+ * fault. O(N). */
+static int apply_unalloc(center_desc *cd, json_t *o, char *field, size_t fieldlen, char *err,
+                         size_t errlen)
+{
+    static const char *const keys[] = {"name"};
+    if (known_keys(o, keys, 1, "name", field, fieldlen, err, errlen))
+        return -1;
+    const char *name = entry_name(o);
+    snprintf(field, fieldlen, "name");
+    if (!name || !*name) {
+        snprintf(err, errlen, "name: the allocation's name is required");
+        return -1;
+    }
+    for (size_t i = 0; i < cd->nallocs; i++)
+        if (strcmp(cd->allocs[i].name, name) == 0) {
+            memmove(&cd->allocs[i], &cd->allocs[i + 1],
+                    (cd->nallocs - i - 1) * sizeof *cd->allocs);
+            cd->nallocs--;
+            return 0;
+        }
+    snprintf(err, errlen, "name: no allocation \"%s\" in the center", name);
+    return -1;
+}
+
 /* Applies a "member" entry to a built center: the user (added, with its uid,
  * if the center does not know it) becomes a member of the project; with
  * "default": true the project becomes the user's default. 0, or -1 with the
@@ -657,7 +809,24 @@ acct_center *pol_make_center(ctl *c, const char *buf, size_t len, const admin_en
         }
         cancelled[i] = found ? 2 : 0; /* 2: an unmember that found a log membership */
     }
-    /* the file's accounts, allocations and memberships changed, in log order */
+    /* an account removed cancels the earlier memberships of the log in it */
+    for (size_t i = 0; i < total; i++) {
+        const admin_entry *en = i < p->nlog ? &p->log[i] : extra;
+        const char *an = bodies[i] ? entry_name(bodies[i]) : NULL;
+        if (!an || strcmp(en->kind, "unaccount") != 0)
+            continue;
+        for (size_t k = 0; k < i; k++) {
+            const admin_entry *ek = k < p->nlog ? &p->log[k] : extra;
+            const char *u2, *p2;
+            if (!bodies[k] || strcmp(ek->kind, "member") != 0)
+                continue;
+            member_names(bodies[k], &u2, &p2);
+            if (p2 && strcmp(p2, an) == 0)
+                cancelled[k] = 1;
+        }
+    }
+    /* the file's accounts, allocations and memberships changed or removed,
+     * in log order */
     for (size_t i = 0; i < total; i++) {
         const admin_entry *en = i < p->nlog ? &p->log[i] : extra;
         if (!bodies[i])
@@ -669,6 +838,10 @@ acct_center *pol_make_center(ctl *c, const char *buf, size_t len, const admin_en
             rc = apply_account(&cd, bodies[i], f, sizeof f, e, sizeof e);
         else if (strcmp(en->kind, "unmember") == 0)
             rc = apply_unmember(&cd, bodies[i], &found, f, sizeof f, e, sizeof e);
+        else if (strcmp(en->kind, "unaccount") == 0)
+            rc = apply_unaccount(&cd, bodies[i], f, sizeof f, e, sizeof e);
+        else if (strcmp(en->kind, "unallocation") == 0)
+            rc = apply_unalloc(&cd, bodies[i], f, sizeof f, e, sizeof e);
         else
             continue;
         if (rc == 0 && !found && cancelled[i] != 2) {

@@ -593,9 +593,29 @@ void policy_route_reload(ctl *c, http_req *r, const char *arg)
     reply_center(c, r, 200, "reloaded");
 }
 
+/* The running or pending jobs charged to the account `name` (project: 1)
+ * or drawing on the allocation `name` (0). O(J). */
+static size_t active_jobs_of(ctl *c, int project, const char *name)
+{
+    int al = project ? -1 : acct_alloc_find(c->pol->a, name);
+    size_t n = 0;
+    for (size_t i = 0; i < c->nall; i++) {
+        const fjob *j = c->all[i];
+        if (j->state != FJOB_PENDING && j->state != FJOB_RUNNING)
+            continue;
+        if (project ? j->account && strcmp(j->account, name) == 0
+                    : al >= 0 && j->pol && j->pol->aj.alloc == al)
+            n++;
+    }
+    return n;
+}
+
 /* POST /v1/admin/members and /v1/admin/allocations: the change must apply
  * over the current center (400 naming the field otherwise), is appended to
- * the admin log (durable) and the center rebuilt with it. */
+ * the admin log (durable) and the center rebuilt with it. On accounts and
+ * allocations, "remove": true makes it a removal ("unaccount",
+ * "unallocation"), refused (409) while running or pending jobs are charged
+ * to the account or draw on the allocation. */
 static void admin_change(ctl *c, http_req *r, const char *kind)
 {
     if (!need_center(c, r))
@@ -613,6 +633,17 @@ static void admin_change(ctl *c, http_req *r, const char *kind)
         json_decref(o);
         return;
     }
+    json_t *rm = json_object_get(o, "remove");
+    if (rm && (strcmp(kind, "account") == 0 || strcmp(kind, "allocation") == 0)) {
+        if (!json_is_boolean(rm)) {
+            http_reply_error(r, 400, "invalid", "remove", "remove: true or false");
+            json_decref(o);
+            return;
+        }
+        if (json_is_true(rm))
+            kind = kind[1] == 'c' ? "unaccount" : "unallocation";
+        json_object_del(o, "remove");
+    }
     char *body = json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS);
     json_decref(o);
     if (!body)
@@ -622,12 +653,38 @@ static void admin_change(ctl *c, http_req *r, const char *kind)
     acct_center *na =
         pol_make_center(c, p->buf, p->len, &extra, field, sizeof field, err, sizeof err);
     if (!na) {
-        unsigned st = strstr(err, "already a member") ? 409
-                      : strstr(err, "is not a member of project") ? 404 : 400;
+        unsigned st = strstr(err, "already a member") || strstr(err, ": remove") ||
+                              (kind[0] == 'u' && strstr(err, "edit the center file"))
+                          ? 409
+                      : strstr(err, "is not a member of project") ||
+                              (kind[0] == 'u' && (strstr(err, "name: no account \"") ||
+                                                  strstr(err, "name: no allocation \"")))
+                          ? 404
+                          : 400;
         http_reply_error(r, st, st == 409 ? "conflict" : st == 404 ? "not_found" : "invalid",
                          field[0] ? field : NULL, "%s", err);
         free(body);
         return;
+    }
+    /* a removal also waits for the jobs charged to it (after the checks of
+     * the center: sub-accounts, allocations) */
+    if (strcmp(kind, "unaccount") == 0 || strcmp(kind, "unallocation") == 0) {
+        json_t *b = json_loads(body, 0, NULL);
+        const char *name = json_string_value(json_object_get(b, "name"));
+        int acc = strcmp(kind, "unaccount") == 0;
+        size_t n = name ? active_jobs_of(c, acc, name) : 0;
+        if (n) {
+            http_reply_error(r, 409, "conflict", "name",
+                             "name: %zu running or pending job%s %s %s: cancel %s first", n,
+                             n == 1 ? "" : "s",
+                             acc ? "charged to account" : "drawing on allocation", name,
+                             n == 1 ? "it" : "them");
+            json_decref(b);
+            acct_destroy(na);
+            free(body);
+            return;
+        }
+        json_decref(b);
     }
     int64_t seq;
     if (store_admin_append(c->st, ctl_now(), kind, body, &seq, err, sizeof err) != 0) {
@@ -643,7 +700,7 @@ static void admin_change(ctl *c, http_req *r, const char *kind)
         http_reply_error(r, 503, "store", NULL, "stored, not yet applied: %s", err);
         return;
     }
-    reply_center(c, r, strcmp(kind, "unmember") == 0 ? 200 : 201, kind);
+    reply_center(c, r, kind[0] == 'u' ? 200 : 201, kind);
 }
 
 void policy_route_add_member(ctl *c, http_req *r, const char *arg)

@@ -11,6 +11,8 @@
 #     computed here from fleet history) besides its running part (running
 #     jobs in the report: test_fleetd_usage_running.sh);
 #   - usage, fair share and allocations survive a restart;
+#   - accounts and allocations removed through fleet admin (refused while
+#     jobs are charged to them) stay removed across a reload and a restart;
 #   - fleet admin reload refuses a bad file (FILE:LINE: field) and keeps the
 #     old center; a user sees only their own projects' usage;
 #   - with GPUFLEET_PG_DSN: the center file's storage section puts the state
@@ -428,6 +430,69 @@ assert a["newlab"]["shares"] == 2 and a["newlab"]["level"] == "organization", a[
 assert a["pnew"]["level"] == "project" and a["pb"]["shares"] == 3, (a["pnew"], a["pb"])' &&
     ok "accounts and shares set through the API survive a restart" ||
     fail "accounts after restart: $("$FLEET" admin accounts)"
+# accounts and allocations removed through the API
+expect_rc "a project to remove" 0 "^Account prm set$" "$FLEET" admin set-account prm --parent kisti
+expect_rc "a member of it, its default" 0 "^User nobody is a member of project prm$" \
+    "$FLEET" admin add-member nobody prm --default
+R1=$(asnobody "$FLEET" submit --parsable --wrap x -G 1 -t 10 -A prm --hold 2>&1) ||
+    fail "a job in prm: $R1"
+expect_rc "no removal while a job is pending there" 1 \
+    "^fleet admin: name: 1 running or pending job charged to account prm: cancel it first$" \
+    "$FLEET" admin remove-account prm
+"$FLEET" cancel "$R1" >/dev/null
+expect_rc "remove a project" 0 "^Account prm removed$" "$FLEET" admin remove-account prm
+"$FLEET" admin accounts --json | python3 -c 'import json,sys
+assert "prm" not in [x["name"] for x in json.load(sys.stdin)["accounts"]]' &&
+    ok "the removed project is not listed" || fail "prm listed: $("$FLEET" admin accounts)"
+expect_rc "no submission to a removed project" 1 "prm" \
+    asnobody "$FLEET" submit --wrap x -G 1 -t 10 -A prm --hold
+R2=$(asnobody "$FLEET" submit --parsable --wrap x -G 1 -t 10 --hold 2>&1)
+[ "$(api GET "/v1/jobs/$R2" | jfield "['account']")" = p2 ] &&
+    ok "its member's default is its file default again" || fail "nobody's default: $(api GET "/v1/jobs/$R2")"
+"$FLEET" cancel "$R2" >/dev/null
+expect_rc "not with sub-accounts" 1 "^fleet admin: name: account newlab has sub-accounts \\(pnew\\): remove them first$" \
+    "$FLEET" admin remove-account newlab
+expect_rc "not with an allocation" 1 "^fleet admin: name: account pe holds allocation tiny: remove allocation tiny first$" \
+    "$FLEET" admin remove-account pe
+expect_rc "an unknown account" 1 "^fleet admin: name: no account \"nowhere\" in the center$" \
+    "$FLEET" admin remove-account nowhere
+[ "$(api POST /v1/admin/accounts '{"name":"nowhere","remove":true}' | jfield "['error']['code']")" = not_found ] &&
+    ok "an unknown account is 404" || fail "unknown account: $(api POST /v1/admin/accounts '{"name":"nowhere","remove":true}')"
+expect_rc "removal is for operators" 1 "operators only" asnobody "$FLEET" admin remove-account pnew
+"$FLEET" cancel "$N2" >/dev/null
+expect_rc "an account of the file" 0 "^Account pb removed$" "$FLEET" admin remove-account pb
+expect_rc "an allocation to remove" 0 "^Allocation summer set$" \
+    "$FLEET" admin set-allocation summer --account pa --gpu-hours 100 --pools h100
+R3=$(sub -A pa -G 1 -p h100 -t 10 --hold)
+[ "$(api GET "/v1/jobs/$R3" | jfield "['allocation']")" = summer ] || fail "R3 draws: $(api GET "/v1/jobs/$R3")"
+expect_rc "no removal while a job draws on it" 1 \
+    "^fleet admin: name: 1 running or pending job drawing on allocation summer: cancel it first$" \
+    "$FLEET" admin remove-allocation summer
+"$FLEET" cancel "$R3" >/dev/null
+expect_rc "remove an allocation" 0 "^Allocation summer removed$" "$FLEET" admin remove-allocation summer
+"$FLEET" usage --json | python3 -c 'import json,sys
+assert "summer" not in [x["name"] for x in json.load(sys.stdin)["allocations"]]' &&
+    ok "fleet usage no longer lists it" || fail "summer listed: $("$FLEET" usage --json)"
+expect_rc "an unknown allocation" 1 "^fleet admin: name: no allocation \"nowhere\" in the center$" \
+    "$FLEET" admin remove-allocation nowhere
+expect_rc "a name is required" 2 "^fleet admin remove-allocation: the allocation's NAME is required" \
+    "$FLEET" admin remove-allocation
+expect_rc "remove takes no options" 2 "takes no options but --json" \
+    "$FLEET" admin remove-account pa --shares 2
+expect_rc "the removals survive a reload" 0 "^Reloaded" "$FLEET" admin reload
+stop_fleetd
+start_fleetd
+"$FLEET" admin accounts --json | python3 -c 'import json,sys
+names = [x["name"] for x in json.load(sys.stdin)["accounts"]]
+assert "prm" not in names and "pb" not in names and "pa" in names, names' &&
+    ok "removed accounts stay removed after a restart" || fail "after restart: $("$FLEET" admin accounts)"
+expect_rc "no submission to a removed file project after a restart" 1 "pb" \
+    "$FLEET" submit --wrap x -G 1 -t 10 -A pb --hold
+"$FLEET" usage --json | python3 -c 'import json,sys
+assert "summer" not in [x["name"] for x in json.load(sys.stdin)["allocations"]]' &&
+    ok "the removed allocation stays removed after a restart" || fail "summer after restart: $("$FLEET" usage --json)"
+expect_rc "a removed account may be made again" 0 "^Account prm set$" \
+    "$FLEET" admin set-account prm --parent kisti
 stop_fleetd
 
 # ---- without a center: accounting only, everything else as before ----------------------------
@@ -473,6 +538,16 @@ if [ -n "${GPUFLEET_PG_DSN:-}" ] && command -v psql >/dev/null; then
         ok "the accounting record is in PostgreSQL" || fail "pg records: $(psql "$GPUFLEET_PG_DSN" -qAtc 'SELECT * FROM accounting')"
     start_fleetd "$TMP/center-pg.yaml" "$TMP/state-pg"
     "$FLEET" usage --json >"$TMP/pg2.json"
+    expect_rc "PostgreSQL: remove an account" 0 "^Account pb removed$" "$FLEET" admin remove-account pb
+    expect_rc "PostgreSQL: remove an allocation" 0 "^Allocation spring removed$" \
+        "$FLEET" admin remove-allocation spring
+    stop_fleetd
+    start_fleetd "$TMP/center-pg.yaml" "$TMP/state-pg"
+    "$FLEET" admin accounts --json | python3 -c 'import json,sys
+o = json.load(sys.stdin)
+assert "pb" not in [x["name"] for x in o["accounts"]], o["accounts"]
+assert "spring" not in [x["name"] for x in o["allocations"]], o["allocations"]' &&
+        ok "PostgreSQL: the removals survive a restart" || fail "pg removals: $("$FLEET" admin accounts)"
     cmp -s <(jfield "['groups']" <"$TMP/pg1.json") <(jfield "['groups']" <"$TMP/pg2.json") &&
         [ ! -e "$TMP/state-pg/state.db" ] &&
         ok "PostgreSQL: usage survives a restart (no SQLite file made)" ||
