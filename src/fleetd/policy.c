@@ -490,10 +490,22 @@ static int apply_unmember(center_desc *cd, json_t *o, int *found, char *field, s
     return 0;
 }
 
-/* The name of an "unaccount" or "unallocation" entry (NULL if absent). */
-static const char *entry_name(json_t *o)
+/* The name of an "unaccount" or "unallocation" entry (`what`: "account" or
+ * "allocation"), its only field; NULL with the field at fault when another
+ * field is there or the name is missing or empty. */
+static const char *entry_name(json_t *o, const char *what, char *field, size_t fieldlen,
+                              char *err, size_t errlen)
 {
-    return json_string_value(json_object_get(o, "name"));
+    static const char *const keys[] = {"name"};
+    if (known_keys(o, keys, 1, "name", field, fieldlen, err, errlen))
+        return NULL;
+    const char *name = json_string_value(json_object_get(o, "name"));
+    snprintf(field, fieldlen, "name");
+    if (!name || !*name) {
+        snprintf(err, errlen, "name: the %s's name is required", what);
+        return NULL;
+    }
+    return name;
 }
 
 /* Drops user u of a description (it has no membership left): the indexes
@@ -519,15 +531,9 @@ static void desc_drop_user(center_desc *cd, int32_t u)
 static int apply_unaccount(center_desc *cd, json_t *o, char *field, size_t fieldlen, char *err,
                            size_t errlen)
 {
-    static const char *const keys[] = {"name"};
-    if (known_keys(o, keys, 1, "name", field, fieldlen, err, errlen))
+    const char *name = entry_name(o, "account", field, fieldlen, err, errlen);
+    if (!name)
         return -1;
-    const char *name = entry_name(o);
-    snprintf(field, fieldlen, "name");
-    if (!name || !*name) {
-        snprintf(err, errlen, "name: the account's name is required");
-        return -1;
-    }
     int32_t x = desc_account(cd, name);
     if (x == -1) {
         snprintf(err, errlen, "name: %s is the center itself", name);
@@ -622,15 +628,9 @@ static int apply_unaccount(center_desc *cd, json_t *o, char *field, size_t field
 static int apply_unalloc(center_desc *cd, json_t *o, char *field, size_t fieldlen, char *err,
                          size_t errlen)
 {
-    static const char *const keys[] = {"name"};
-    if (known_keys(o, keys, 1, "name", field, fieldlen, err, errlen))
+    const char *name = entry_name(o, "allocation", field, fieldlen, err, errlen);
+    if (!name)
         return -1;
-    const char *name = entry_name(o);
-    snprintf(field, fieldlen, "name");
-    if (!name || !*name) {
-        snprintf(err, errlen, "name: the allocation's name is required");
-        return -1;
-    }
     for (size_t i = 0; i < cd->nallocs; i++)
         if (strcmp(cd->allocs[i].name, name) == 0) {
             memmove(&cd->allocs[i], &cd->allocs[i + 1],
@@ -812,8 +812,10 @@ acct_center *pol_make_center(ctl *c, const char *buf, size_t len, const admin_en
     /* an account removed cancels the earlier memberships of the log in it */
     for (size_t i = 0; i < total; i++) {
         const admin_entry *en = i < p->nlog ? &p->log[i] : extra;
-        const char *an = bodies[i] ? entry_name(bodies[i]) : NULL;
-        if (!an || strcmp(en->kind, "unaccount") != 0)
+        if (!bodies[i] || strcmp(en->kind, "unaccount") != 0)
+            continue;
+        const char *an = json_string_value(json_object_get(bodies[i], "name"));
+        if (!an)
             continue;
         for (size_t k = 0; k < i; k++) {
             const admin_entry *ek = k < p->nlog ? &p->log[k] : extra;

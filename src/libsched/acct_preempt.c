@@ -612,6 +612,21 @@ static size_t get_set(acct_planner *p, int32_t pool, int32_t qos)
     return p->nsets++;
 }
 
+/* The shares of the set's members still there (not taken) on a node, in
+ * list order, into buf; *gpus their GPUs. Returns how many. */
+static size_t live_shares(const acct_planner *p, const cset *cs, int32_t node, share *buf,
+                          int32_t *gpus)
+{
+    size_t n = 0;
+    *gpus = 0;
+    for (int32_t i = cs->head[node]; i >= 0; i = cs->next[i])
+        if (!p->gone[cs->sh[i].cand]) {
+            buf[n++] = cs->sh[i];
+            *gpus += cs->sh[i].gpus;
+        }
+    return n;
+}
+
 /* The whole-node ranking of a set: every UP node whose GPUs are all free or
  * held by members still there, with its members youngest first, best first
  * (choice_cmp: fewest victims, the younger oldest, node order). Built once:
@@ -633,13 +648,8 @@ static void rank_whole(acct_planner *p, cset *cs)
         const snode *nd = &s->nodes[node];
         if (nd->pool != cs->pool || nd->state != SCHED_NODE_UP || p->lost[node])
             continue;
-        size_t n = 0;
-        int32_t freed_g = 0;
-        for (int32_t i = cs->head[node]; i >= 0; i = cs->next[i])
-            if (!p->gone[cs->sh[i].cand]) {
-                buf[n++] = cs->sh[i];
-                freed_g += cs->sh[i].gpus;
-            }
+        int32_t freed_g;
+        size_t n = live_shares(p, cs, node, buf, &freed_g);
         int32_t fg, fc;
         int64_t fm;
         node_free(s, node, &fg, &fc, &fm);
@@ -770,13 +780,8 @@ static size_t choose_general(acct_planner *p, const cset *cs, int32_t need, int3
         const snode *nd = &s->nodes[node];
         if (nd->pool != cs->pool || nd->state != SCHED_NODE_UP)
             continue;
-        size_t n = 0;
-        int32_t freed_g = 0;
-        for (int32_t i = cs->head[node]; i >= 0; i = cs->next[i])
-            if (!p->gone[cs->sh[i].cand]) {
-                buf[n++] = cs->sh[i];
-                freed_g += cs->sh[i].gpus;
-            }
+        int32_t freed_g;
+        size_t n = live_shares(p, cs, node, buf, &freed_g);
         if (n == 0)
             continue;
         int32_t fg, fc;
